@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+// dpswitch configuration: an INI file plus command-line overrides, loaded with
+// Boost.Program_options. Every INI key SECTION.KEY is also a command-line
+// option --SECTION.KEY VALUE; [port.NAME] sections are dynamic. Arguments
+// after a bare "--" are extra EAL arguments.
+//
+// Errors (unknown key, bad value, duplicate ofport, missing file...) throw
+// ConfigError whose message names the key or port; main() prints it and exits
+// with status 2.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dpswitch::control {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PortConfig {
+  std::string name;     // NAME of [port.NAME]
+  std::string type = "dpdk";
+  std::string devargs;  // vdev string ("net_pcap0,rx_pcap=...") or PCI address
+  uint32_t ofport = 0;  // OpenFlow port number, unique, 1..0xfeff
+  uint16_t rxq = 1;     // rx queues
+  uint16_t rxd = 1024;  // rx ring size
+  uint16_t txd = 1024;  // tx ring size
+};
+
+struct Config {
+  std::string config_file;            // the INI file used ("" = none)
+  std::vector<std::string> eal_args;  // [dpdk] eal-args split on spaces, then args after --
+  std::vector<unsigned> pmd_cores;    // [datapath] pmd-cores, e.g. "1" or "1,2" or "1-3"
+  unsigned handler_threads = 1;
+  uint32_t emc_entries = 8192;
+  uint32_t emc_insert_inv_prob = 100;
+  uint32_t flow_limit = 200000;
+  uint32_t mbufs = 0;                 // [datapath] mbufs: 0 = computed from ports
+  uint32_t upcall_ring_size = 4096;   // [datapath] upcall-ring-size (power of 2)
+  std::string flows_file;             // [openflow] flows ("" = none)
+  std::string control_socket = "run/dpswitch.ctl";
+  bool interactive = false;           // [control] interactive / -i
+  std::string log_level = "info";     // trace debug info warn error critical off
+  std::string log_file;               // "" = stderr
+  std::vector<PortConfig> ports;      // in file order
+};
+
+// Parses argv. `default_config` is used when no --config is given and it
+// exists (main passes "config/dpswitch.conf"). --help prints usage to stdout
+// and returns std::nullopt.
+std::optional<Config> LoadConfig(int argc, const char* const argv[],
+                                 const std::string& default_config);
+
+// "1,3-5" -> {1,3,4,5}; throws ConfigError naming `key` on bad input.
+std::vector<unsigned> ParseCoreList(const std::string& text, const std::string& key);
+
+}  // namespace dpswitch::control

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+// Pipeline: the OpenFlow tables (0..254) of one switch and the translation of
+// a packet key through them into datapath actions ("xlate").
+//
+// Control side (console, control socket, flow file; later OpenFlow) changes
+// flows; handler threads translate concurrently. Translation records every
+// key bit any classifier or action consulted in `wc`, so the megaflow built
+// from (key & wc, wc, actions) is correct for every packet it matches.
+//
+// Thread safety: all public methods may be called from any thread. Readers
+// (Translate) and writers (flow changes, SetPorts) are serialised by a
+// shared_mutex for now; the caching-aware classifier issue replaces that with
+// versioned rules.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "packet/dp_actions.h"
+#include "packet/flow_key.h"
+
+namespace dpswitch::ofp {
+
+// Reserved OpenFlow port numbers (OpenFlow 1.3 values, as ovs-ofctl prints).
+inline constexpr uint32_t kPortMax = 0xffffff00;
+inline constexpr uint32_t kPortInPort = 0xfffffff8;
+inline constexpr uint32_t kPortTable = 0xfffffff9;
+inline constexpr uint32_t kPortNormal = 0xfffffffa;
+inline constexpr uint32_t kPortFlood = 0xfffffffb;
+inline constexpr uint32_t kPortAll = 0xfffffffc;
+inline constexpr uint32_t kPortController = 0xfffffffd;
+inline constexpr uint32_t kPortLocal = 0xfffffffe;
+inline constexpr uint32_t kPortAny = 0xffffffff;
+
+inline constexpr uint8_t kNumTables = 255;
+
+// A switch port as translation sees it.
+struct PortInfo {
+  uint32_t ofport;    // OpenFlow port number
+  uint16_t dp_index;  // datapath port index (what kOutput carries)
+  bool up;            // link and admin state: FLOOD/ALL skip ports that are down
+  std::string name;
+};
+
+// Bad flow text, bad flow file line, unknown table... The message names the
+// offending token (and, for files, the line).
+class FlowError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct XlateStats {
+  uint32_t tables_visited = 0;  // classifier lookups made
+  bool depth_exceeded = false;  // resubmit/goto recursion hit the limit (packet dropped)
+};
+
+class Pipeline final {
+ public:
+  Pipeline();
+  ~Pipeline();
+
+  // --- control side --------------------------------------------------------
+  // ovs-ofctl add-flow syntax; replaces a rule with identical match+priority.
+  void AddFlow(std::string_view text);
+  // A flow file: one flow per line, '#' comments, blank lines; all or nothing.
+  // Returns the number of flows added. Errors name the file line.
+  size_t AddFlowFile(const std::string& path);
+  // ovs-ofctl del-flows: "" deletes everything; otherwise a match (with
+  // optional table=) deleting every flow whose match is at least as specific
+  // (loose) or identical incl. priority (strict). Returns flows deleted.
+  size_t DelFlows(std::string_view match_text, bool strict = false);
+  // ovs-ofctl dump-flows style text, one line per flow, ordered by table then
+  // descending priority.
+  std::string DumpFlows(std::optional<uint8_t> table = std::nullopt) const;
+  size_t FlowCount() const;
+  // Replaces the port list (for FLOOD/ALL/in_port and ofport -> dp index).
+  void SetPorts(std::vector<PortInfo> ports);
+  // Incremented by every change of flows or ports.
+  uint64_t Version() const noexcept;
+
+  // --- handler side ----------------------------------------------------------
+  // Translates `key` (in_port set) through the tables starting at table 0.
+  // ORs every consulted key bit into *wc (caller initialises it, normally with
+  // in_port exact) and appends datapath actions to *actions.
+  XlateStats Translate(const pkt::FlowKey& key, pkt::FlowMask* wc,
+                       std::vector<pkt::DpAction>* actions) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dpswitch::ofp

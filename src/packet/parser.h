@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+// Packet parser ("miniflow extract"): fills a FlowKey from packet bytes.
+//
+// Parses Ethernet, one or more 802.1Q/802.1ad tags (the outermost goes into
+// vlan_tci), ARP, IPv4 (with options and fragments), IPv6 (hop-by-hop,
+// routing, destination-options and fragment extension headers), TCP (with
+// flags), UDP, SCTP, ICMP and ICMPv6. A header that is truncated or malformed
+// stops parsing at that point: the fields before it are filled, the rest are
+// zero, and a ParseError bit says why. Nothing past `len` is ever read.
+//
+// Fast path: no allocation, no logging, branch-light, noexcept.
+
+#include <cstdint>
+
+#include "packet/flow_key.h"
+
+namespace dpswitch::pkt {
+
+// Why parsing stopped early (bit set), 0 if the packet parsed fully.
+enum ParseError : uint32_t {
+  kParseOk = 0,
+  kParseTruncL2 = 1u << 0,   // shorter than an Ethernet (+VLAN) header
+  kParseTruncL3 = 1u << 1,   // L3 header truncated (incl. ARP, IPv6 ext headers)
+  kParseBadL3 = 1u << 2,     // IPv4 version/IHL/total length inconsistent, IPv6 bad version
+  kParseTruncL4 = 1u << 3,   // L4 header truncated
+};
+
+// Where the headers start, for the action executor.
+struct PacketLayout {
+  uint16_t l3_ofs = 0;  // offset of the L3 header (after VLAN tags); 0 if none
+  uint16_t l4_ofs = 0;  // offset of the L4 header; 0 if none parsed
+  uint8_t n_vlans = 0;  // VLAN tags seen
+  uint8_t pad = 0;
+};
+
+// Parses `len` bytes at `data` received on OpenFlow port `in_port`.
+// Writes every word of *key. Returns a ParseError bitmap.
+uint32_t ParsePacket(const uint8_t* data, uint32_t len, uint32_t in_port, FlowKey* key,
+                     PacketLayout* layout) noexcept;
+
+}  // namespace dpswitch::pkt

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+// Exact-match cache: per PMD thread, a fixed-size table from a packet's full
+// FlowKey (and its hash) to the megaflow that packet hit last time, so the
+// megaflow search is paid once per microflow rather than once per packet.
+//
+// Each key hashes to two candidate slots (hash and hash >> 16); a lookup
+// checks both. Insertion is probabilistic (1 in insert_inv_prob misses; 1 =
+// always, 0 = never) so short flows do not thrash it, and replaces a dead or
+// the colder of the two slots. Entries whose megaflow is dead are misses;
+// SweepDead() clears them — the PMD runs it before reporting an RCU
+// quiescent state whenever megaflows were removed, which is what makes the
+// stored pointers safe (see RcuReclaimer).
+//
+// Owned by one PMD: no atomics, no locks. Fast path: noexcept, no allocation
+// after construction.
+
+#include <cstdint>
+#include <memory>
+
+#include "classifier/megaflow.h"
+#include "packet/flow_key.h"
+
+namespace dpswitch::pmd {
+
+class Emc final {
+ public:
+  // entries: rounded up to a power of two (>= 2).
+  Emc(uint32_t entries, uint32_t insert_inv_prob);
+
+  // For each i < n: looks up keys[i] with hashes[i]; on a live hit stores the
+  // megaflow in flows[i] and sets bit i of the result.
+  uint32_t LookupBurst(const pkt::FlowKey keys[], const uint32_t hashes[], uint32_t n,
+                       cls::Megaflow* flows[]) noexcept;
+  // Called on a megaflow hit that missed the EMC: inserts with probability
+  // 1/insert_inv_prob.
+  void MaybeInsert(const pkt::FlowKey& key, uint32_t hash, cls::Megaflow* flow) noexcept;
+  // Inserts unconditionally (tests, warm-up).
+  void Insert(const pkt::FlowKey& key, uint32_t hash, cls::Megaflow* flow) noexcept;
+  // Clears entries pointing at dead megaflows. Returns how many.
+  uint32_t SweepDead() noexcept;
+  // Clears everything.
+  void Clear() noexcept;
+
+  uint32_t Capacity() const noexcept { return mask_ + 1; }
+  uint32_t Used() const noexcept;
+
+ private:
+  struct Entry;
+  std::unique_ptr<Entry[]> entries_;
+  uint32_t mask_;             // capacity - 1
+  uint32_t insert_inv_prob_;  // 0 = never insert
+  uint32_t rng_;              // xorshift state for probabilistic insertion
+};
+
+// Full-key hash used for the EMC (all kKeyWords words).
+uint32_t EmcHash(const pkt::FlowKey& key) noexcept;
+
+}  // namespace dpswitch::pmd
