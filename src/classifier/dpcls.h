@@ -56,16 +56,24 @@ class Dpcls final {
   void Remove(Megaflow* flow);
   // Writer: reorders subtables by hits since the last call (most first).
   void Rerank();
-  // Writer: calls fn for every live megaflow.
+  // Writer: calls fn for every live megaflow (collected first: fn may Remove).
   void ForEach(const std::function<void(Megaflow*)>& fn) const;
 
   size_t FlowCount() const noexcept { return n_flows_.load(std::memory_order_relaxed); }
-  size_t SubtableCount() const noexcept;
+  size_t SubtableCount() const noexcept;  // writer, or an RCU reader
 
  private:
+  // Writer: publishes `fresh` as the subtable array and retires the old one.
+  void Publish(SubtableVec* fresh);
+
+  // Where unlinked megaflows, subtables, arrays and outgrown hash tables go.
+  // Must outlive this Dpcls (the destructor retires the remaining megaflows).
+  // nullptr = single-threaded use: everything is freed at once.
   RcuReclaimer* reclaimer_;
-  std::atomic<SubtableVec*> subtables_;  // written by the writer, read by PMDs (acquire)
-  std::atomic<size_t> n_flows_{0};       // written by the writer
+  // Search order; never null (an empty array when there are no subtables).
+  // Written by the writer (release), read by PMDs (acquire) once per burst.
+  std::atomic<SubtableVec*> subtables_;
+  std::atomic<size_t> n_flows_{0};  // live megaflows; written by the writer, read by anyone
 };
 
 }  // namespace dpswitch::cls

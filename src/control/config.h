@@ -32,6 +32,8 @@ struct PortConfig {
   uint16_t rxq = 1;     // rx queues
   uint16_t rxd = 1024;  // rx ring size
   uint16_t txd = 1024;  // tx ring size
+
+  friend bool operator==(const PortConfig&, const PortConfig&) = default;
 };
 
 struct Config {
@@ -50,6 +52,8 @@ struct Config {
   std::string log_level = "info";     // trace debug info warn error critical off
   std::string log_file;               // "" = stderr
   std::vector<PortConfig> ports;      // in file order
+
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 // Parses argv. `default_config` is used when no --config is given and it
@@ -60,5 +64,13 @@ std::optional<Config> LoadConfig(int argc, const char* const argv[],
 
 // "1,3-5" -> {1,3,4,5}; throws ConfigError naming `key` on bad input.
 std::vector<unsigned> ParseCoreList(const std::string& text, const std::string& key);
+
+// The --help text: synopsis, then every key with its default and meaning.
+std::string ConfigUsage();
+
+// `config` as INI text that LoadConfig reads back to an equal Config (for
+// "show config" and tests). EAL arguments given after "--" are folded into
+// [dpdk] eal-args; arguments containing spaces do not survive the trip.
+std::string FormatConfig(const Config& config);
 
 }  // namespace dpswitch::control

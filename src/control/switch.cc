@@ -1,1 +1,189 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "control/switch.h"
+
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mempool.h>
+#include <spdlog/spdlog.h>
+
+#include "control/commands.h"
+#include "control/console.h"
+#include "control/control_socket.h"
+#include "netdev/mempool.h"
+#include "netdev/port.h"
+#include "ofproto/handler.h"
+#include "ofproto/pipeline.h"
+#include "pmd/datapath.h"
+
+namespace dpswitch::control {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+// Start-up errors that are the configuration's fault: exit status 2.
+class StartError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+void Switch::RequestStop() noexcept { g_stop = 1; }
+bool Switch::StopRequested() noexcept { return g_stop != 0; }
+
+Switch::Switch(Config cfg) : cfg_(std::move(cfg)) {}
+
+Switch::~Switch() { Shutdown(); }
+
+int Switch::Run() {
+  try {
+    Start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    Shutdown();
+    return 2;
+  }
+  spdlog::info("dpswitch running: {} port(s), {} PMD(s), {} flow(s); control socket {}",
+               ports_.size(), cfg_.pmd_cores.size(), pipeline_->FlowCount(),
+               cfg_.control_socket);
+  if (cfg_.interactive) {
+    Console console(*commands_, [] { return StopRequested(); });
+    console.Run();
+  } else {
+    while (!StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  spdlog::info("shutting down");
+  Shutdown();
+  return 0;
+}
+
+void Switch::Start() {
+  // --- EAL -------------------------------------------------------------------
+  std::vector<std::string> args{"dpswitch"};
+  args.insert(args.end(), cfg_.eal_args.begin(), cfg_.eal_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  spdlog::info("EAL arguments:{}", [&] {
+    std::string s;
+    for (size_t i = 1; i < args.size(); i++) s += " " + args[i];
+    return s;
+  }());
+  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0)
+    throw StartError(std::string("dpdk.eal-args: EAL initialisation failed: ") +
+                     rte_strerror(rte_errno));
+  eal_up_ = true;
+  for (unsigned lc : cfg_.pmd_cores) {
+    if (!rte_lcore_is_enabled(lc))
+      throw StartError("datapath.pmd-cores: lcore " + std::to_string(lc) +
+                       " is not in the EAL core list (dpdk.eal-args -l ...)");
+    if (lc == rte_get_main_lcore())
+      throw StartError("datapath.pmd-cores: lcore " + std::to_string(lc) +
+                       " is the EAL main lcore, which runs the control threads");
+  }
+  if (cfg_.pmd_cores.empty()) throw StartError("datapath.pmd-cores: no PMD lcore given");
+
+  // --- packet buffers and ports ------------------------------------------------
+  std::vector<netdev::PortSpec> specs;
+  for (const auto& p : cfg_.ports)
+    specs.push_back(netdev::PortSpec{p.name, p.devargs, p.ofport, p.rxq, p.rxd, p.txd});
+  const auto n_pmds = static_cast<uint32_t>(cfg_.pmd_cores.size());
+  const uint32_t ring_slots = (cfg_.handler_threads + n_pmds) * cfg_.upcall_ring_size;
+  const uint32_t n_mbufs =
+      cfg_.mbufs ? cfg_.mbufs : netdev::MbufsNeeded(specs, n_pmds, ring_slots);
+  pool_ = netdev::CreatePacketPool("dps_mbuf_s0", n_mbufs, static_cast<int>(rte_socket_id()));
+  spdlog::info("mbuf pool: {} mbufs of {} bytes on socket {} ({} MiB)", n_mbufs,
+               pool_->elt_size, rte_socket_id(),
+               (uint64_t{n_mbufs} * pool_->elt_size) >> 20);
+  for (const auto& s : specs) {
+    ports_.push_back(std::make_unique<netdev::Port>(s));
+    ports_.back()->Configure(static_cast<uint16_t>(n_pmds), pool_);
+    spdlog::info("port {}: ofport {}, {} ({}), {} rxq, {} txq", s.name, s.ofport, s.devargs,
+                 ports_.back()->driver(), s.rxq, n_pmds);
+  }
+
+  // --- OpenFlow tables ---------------------------------------------------------
+  pipeline_ = std::make_unique<ofp::Pipeline>();
+  std::vector<ofp::PortInfo> infos;
+  for (size_t i = 0; i < ports_.size(); i++)
+    infos.push_back(ofp::PortInfo{ports_[i]->spec().ofport, static_cast<uint16_t>(i), true,
+                                  ports_[i]->spec().name});
+  pipeline_->SetPorts(std::move(infos));
+  if (!cfg_.flows_file.empty()) {
+    try {
+      const size_t n = pipeline_->AddFlowFile(cfg_.flows_file);
+      spdlog::info("openflow.flows: {} flow(s) from {}", n, cfg_.flows_file);
+    } catch (const ofp::FlowError& e) {
+      throw StartError(std::string("openflow.flows: ") + e.what());
+    }
+  }
+
+  // --- datapath, handlers, then traffic -----------------------------------------
+  pmd::DatapathConfig dc;
+  dc.pmd_lcores = cfg_.pmd_cores;
+  dc.n_handlers = cfg_.handler_threads;
+  dc.emc_entries = cfg_.emc_entries;
+  dc.emc_insert_inv_prob = cfg_.emc_insert_inv_prob;
+  dc.upcall_ring_size = cfg_.upcall_ring_size;
+  datapath_ = std::make_unique<pmd::Datapath>(dc, pool_);
+  for (size_t i = 0; i < ports_.size(); i++)
+    datapath_->AddPort(static_cast<uint16_t>(i), ports_[i].get());
+  datapath_->Launch();
+  handlers_ = std::make_unique<ofp::Handlers>(datapath_.get(), pipeline_.get(), cfg_.flow_limit);
+  handlers_->Start();
+  for (auto& p : ports_) p->Start();
+
+  commands_ = std::make_unique<CommandRegistry>();
+  RegisterSwitchCommands(*this, *commands_);
+  socket_ = std::make_unique<ControlSocket>(cfg_.control_socket, *commands_);
+  socket_->Start();
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  datapath_->Go();
+}
+
+void Switch::MaintenanceLoop() {
+  unsigned tick = 0;
+  while (!maintenance_stop_.load(std::memory_order_acquire)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    datapath_->reclaimer().Poll();
+    if (++tick % 10 == 0) {  // once a second: most-hit subtables first
+      std::lock_guard lk(datapath_->writer_mutex());
+      for (uint16_t i = 0; i < ports_.size(); i++)
+        if (auto* d = datapath_->dpcls(i)) d->Rerank();
+    }
+  }
+}
+
+void Switch::OnFlowTableChanged() {
+  if (datapath_) datapath_->FlushFlows();
+}
+
+void Switch::Shutdown() noexcept {
+  if (socket_) socket_->Stop();
+  maintenance_stop_.store(true, std::memory_order_release);
+  if (maintenance_.joinable()) maintenance_.join();
+  if (datapath_) datapath_->Halt();
+  if (handlers_) handlers_->Stop();
+  if (datapath_) datapath_->DrainRings();
+  for (auto& p : ports_) p->Stop();
+  datapath_.reset();  // frees megaflows: no reader is left
+  handlers_.reset();
+  for (auto& p : ports_) p->Close();  // net_pcap writes its tx pcap here
+  ports_.clear();
+  socket_.reset();
+  commands_.reset();
+  if (pool_) {
+    rte_mempool_free(pool_);
+    pool_ = nullptr;
+  }
+  if (eal_up_) {
+    rte_eal_cleanup();
+    eal_up_ = false;
+  }
+}
+
+}  // namespace dpswitch::control

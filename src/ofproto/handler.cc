@@ -1,1 +1,103 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "ofproto/handler.h"
+
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+#include <pthread.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "classifier/dpcls.h"
+#include "classifier/megaflow.h"
+#include "ofproto/pipeline.h"
+#include "packet/parser.h"
+#include "pmd/datapath.h"
+#include "pmd/upcall.h"
+
+namespace dpswitch::ofp {
+
+Handlers::Handlers(pmd::Datapath* dp, const Pipeline* pipeline, uint32_t flow_limit)
+    : dp_(dp), pipeline_(pipeline), flow_limit_(flow_limit) {}
+
+Handlers::~Handlers() { Stop(); }
+
+void Handlers::Start() {
+  for (unsigned i = 0; i < dp_->n_handlers(); i++) {
+    threads_.emplace_back([this, i] { Run(i); });
+    pthread_setname_np(threads_.back().native_handle(), ("handler" + std::to_string(i)).c_str());
+  }
+}
+
+void Handlers::Stop() {
+  stop_.store(true, std::memory_order_release);
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void Handlers::Run(unsigned index) {
+  rte_ring* ring = dp_->upcall_ring(index);
+  rte_mbuf* pkts[cls::kMaxBurst];
+  std::vector<pkt::DpAction> actions;
+  unsigned idle = 0;
+  while (!stop_.load(std::memory_order_acquire)) {
+    const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts),
+                                                 cls::kMaxBurst, nullptr);
+    if (n == 0) {
+      // Spin briefly, then sleep with growing intervals (up to 1 ms).
+      if (++idle > 64)
+        std::this_thread::sleep_for(std::chrono::microseconds(idle > 1000 ? 1000 : idle));
+      continue;
+    }
+    idle = 0;
+    for (unsigned i = 0; i < n; i++) {
+      rte_mbuf* m = pkts[i];
+      pmd::UpcallMeta* meta = pmd::GetUpcallMeta(m);
+      pkt::FlowKey key;
+      pkt::PacketLayout layout;
+      pkt::ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, meta->ofport, &key,
+                       &layout);
+      pkt::FlowMask wc;
+      wc.bits.in_port = 0xffffffff;  // dpcls is per in_port; keep the megaflow honest too
+      actions.clear();
+      const uint64_t version = pipeline_->Version();
+      pipeline_->Translate(key, &wc, &actions);
+      wc.Finalize();
+      stats_.upcalls.fetch_add(1, std::memory_order_relaxed);
+
+      cls::Megaflow* flow = cls::Megaflow::Create(key, wc, actions);
+      {
+        std::lock_guard lk(dp_->writer_mutex());
+        cls::Dpcls* dpcls = dp_->dpcls(meta->dp_port);
+        if (pipeline_->Version() == version && dp_->FlowCount() < flow_limit_ && dpcls) {
+          cls::Megaflow* got = dpcls->Insert(flow);
+          if (got != flow) {
+            cls::Megaflow::Destroy(flow);
+            flow = got;
+            stats_.collapsed.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            stats_.installed.fetch_add(1, std::memory_order_relaxed);
+          }
+          flow->upcall_refs.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          // Used for this packet only; freed once the PMD has executed it.
+          flow->upcall_refs.fetch_add(1, std::memory_order_relaxed);
+          flow->dead.store(true, std::memory_order_relaxed);
+          dp_->reclaimer().RetireMegaflow(flow);
+          stats_.not_installed.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      meta->flow = flow;
+      if (rte_ring_mp_enqueue(dp_->completion_ring(meta->pmd), m) != 0) {
+        flow->upcall_refs.fetch_sub(1, std::memory_order_release);
+        rte_pktmbuf_free(m);
+        stats_.completion_full.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    dp_->reclaimer().Poll();
+  }
+}
+
+}  // namespace dpswitch::ofp

@@ -12,7 +12,8 @@
 // Thread safety: all public methods may be called from any thread. Readers
 // (Translate) and writers (flow changes, SetPorts) are serialised by a
 // shared_mutex for now; the caching-aware classifier issue replaces that with
-// versioned rules.
+// versioned rules (issue 3): a translation will then see one table version
+// from start to end without blocking flow-mods.
 
 #include <cstdint>
 #include <memory>
@@ -57,9 +58,12 @@ class FlowError : public std::runtime_error {
 };
 
 struct XlateStats {
-  uint32_t tables_visited = 0;  // classifier lookups made
-  bool depth_exceeded = false;  // resubmit/goto recursion hit the limit (packet dropped)
+  uint32_t tables_visited = 0;    // classifier lookups made
+  bool depth_exceeded = false;    // resubmit/goto recursion hit the limit (packet dropped)
+  bool too_many_lookups = false;  // more than kMaxXlateLookups lookups (packet dropped)
 };
+
+struct FlowSpec;  // ofproto/flow_syntax.h
 
 class Pipeline final {
  public:
@@ -69,6 +73,8 @@ class Pipeline final {
   // --- control side --------------------------------------------------------
   // ovs-ofctl add-flow syntax; replaces a rule with identical match+priority.
   void AddFlow(std::string_view text);
+  // The same for an already parsed flow (the OpenFlow codec's entry point).
+  void AddFlow(const FlowSpec& spec);
   // A flow file: one flow per line, '#' comments, blank lines; all or nothing.
   // Returns the number of flows added. Errors name the file line.
   size_t AddFlowFile(const std::string& path);

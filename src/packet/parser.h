@@ -25,12 +25,20 @@ enum ParseError : uint32_t {
   kParseTruncL3 = 1u << 1,   // L3 header truncated (incl. ARP, IPv6 ext headers)
   kParseBadL3 = 1u << 2,     // IPv4 version/IHL/total length inconsistent, IPv6 bad version
   kParseTruncL4 = 1u << 3,   // L4 header truncated
+  kParseBadL4 = 1u << 4,     // TCP data offset < 5
 };
 
-// Where the headers start, for the action executor.
+// Where the headers start, for the action executor. The rewrite code relies
+// on these for memory safety (details in parser.cc):
 struct PacketLayout {
-  uint16_t l3_ofs = 0;  // offset of the L3 header (after VLAN tags); 0 if none
-  uint16_t l4_ofs = 0;  // offset of the L4 header; 0 if none parsed
+  // Offset of the header after the Ethernet/VLAN headers; 0 if L2 was
+  // truncated or an ARP/IPv4/IPv6 header there was rejected (so for those
+  // ethertypes l3_ofs != 0 means the whole L3 header is present).
+  uint16_t l3_ofs = 0;
+  // Offset of the IP payload (after IPv4 options / IPv6 extension headers);
+  // 0 for later fragments, a rejected L3, or a rejected TCP/UDP/SCTP/ICMP/
+  // ICMPv6 header (so for those protocols l4_ofs != 0 means it is present).
+  uint16_t l4_ofs = 0;
   uint8_t n_vlans = 0;  // VLAN tags seen
   uint8_t pad = 0;
 };

@@ -47,11 +47,28 @@ class Emc final {
   uint32_t Used() const noexcept;
 
  private:
-  struct Entry;
-  std::unique_ptr<Entry[]> entries_;
-  uint32_t mask_;             // capacity - 1
-  uint32_t insert_inv_prob_;  // 0 = never insert
-  uint32_t rng_;              // xorshift state for probabilistic insertion
+  // One cached microflow: two cache lines, hash and pointer first so a
+  // mismatch usually costs one line. The key is stored as its kKeyWords words
+  // (not a FlowKey, whose padding would make the entry three lines).
+  struct alignas(64) Entry {
+    cls::Megaflow* flow;           // nullptr = empty; may point at a dead megaflow until SweepDead
+    uint32_t hash;                 // EmcHash of key (compared before the key)
+    uint32_t referenced;           // set on a hit, cleared when it survives an eviction choice
+    uint64_t key[pkt::kKeyWords];  // the full parsed key
+  };
+  static_assert(sizeof(Entry) == 128, "an EMC entry is two cache lines");
+
+  // The two candidate slots of a hash (may coincide).
+  Entry* Slot1(uint32_t hash) const noexcept { return &entries_[hash & mask_]; }
+  Entry* Slot2(uint32_t hash) const noexcept {
+    return &entries_[((hash >> 16) | (hash << 16)) & mask_];
+  }
+
+  std::unique_ptr<Entry[]> entries_;  // Capacity() entries, zeroed at construction
+  uint32_t mask_;                     // capacity - 1
+  uint32_t insert_inv_prob_;          // 0 = never insert
+  uint32_t insert_threshold_;         // insert when the next random value is <= this
+  uint32_t rng_;                      // xorshift state for probabilistic insertion
 };
 
 // Full-key hash used for the EMC (all kKeyWords words).

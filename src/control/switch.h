@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+// Switch: the whole daemon's life cycle, in the order DESIGN.md fixes.
+//
+// Start: EAL -> mbuf pool -> ports probed and configured -> flow file loaded
+// -> datapath (dpcls, rings, PMDs launched but waiting) -> handlers -> ports
+// started -> PMDs told to poll -> control socket and console. Nothing is read
+// from a port before every port and every flow is in place.
+// Stop (exit command, SIGINT, SIGTERM): control socket closed -> PMDs stopped
+// -> handlers stopped -> rings drained -> ports stopped and closed (net_pcap
+// flushes its output) -> EAL cleaned up.
+//
+// A configuration problem found on the way (bad core list, a port that fails
+// to probe, a bad flow file) is logged naming the key or port and Run()
+// returns 2 after undoing whatever was already started.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/config.h"
+
+struct rte_mempool;
+
+namespace dpswitch::netdev {
+class Port;
+}
+namespace dpswitch::pmd {
+class Datapath;
+}
+namespace dpswitch::ofp {
+class Pipeline;
+class Handlers;
+}  // namespace dpswitch::ofp
+
+namespace dpswitch::control {
+
+class CommandRegistry;
+class ControlSocket;
+
+class Switch final {
+ public:
+  explicit Switch(Config cfg);
+  ~Switch();
+  Switch(const Switch&) = delete;
+  Switch& operator=(const Switch&) = delete;
+
+  // Runs until stopped. Returns the process exit status (0, or 2 for a
+  // configuration / start-up error).
+  int Run();
+  // Asks Run() to return (async-signal-safe).
+  static void RequestStop() noexcept;
+  static bool StopRequested() noexcept;
+
+  // Accessors for the commands (switch_commands.cc).
+  pmd::Datapath& datapath() { return *datapath_; }
+  ofp::Pipeline& pipeline() { return *pipeline_; }
+  ofp::Handlers& handlers() { return *handlers_; }
+  const std::vector<std::unique_ptr<netdev::Port>>& ports() const { return ports_; }
+  const Config& config() const { return cfg_; }
+
+  // Call after any OpenFlow table change: removes megaflows that may be
+  // stale (the revalidator issue makes this selective).
+  void OnFlowTableChanged();
+
+ private:
+  void Start();     // throws on any start-up error (after cleaning up)
+  void Shutdown() noexcept;
+  void MaintenanceLoop();
+
+  Config cfg_;
+  bool eal_up_ = false;
+  rte_mempool* pool_ = nullptr;
+  std::vector<std::unique_ptr<netdev::Port>> ports_;  // dp index = position
+  std::unique_ptr<ofp::Pipeline> pipeline_;
+  std::unique_ptr<pmd::Datapath> datapath_;
+  std::unique_ptr<ofp::Handlers> handlers_;
+  std::unique_ptr<CommandRegistry> commands_;
+  std::unique_ptr<ControlSocket> socket_;
+  std::thread maintenance_;
+  std::atomic<bool> maintenance_stop_{false};
+};
+
+// Registers the switch's commands (show ports, dump-flows, ...).
+void RegisterSwitchCommands(Switch& sw, CommandRegistry& registry);
+
+}  // namespace dpswitch::control

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+// Datapath: the fast-path side of the switch — ports by datapath index, one
+// dpcls per in_port, the PMD threads, the upcall and completion rings and
+// the RCU domain that makes lock-free reads safe.
+//
+// Start-up: construct, AddPort for every port, Launch() (PMD threads start
+// on their lcores and wait), the caller starts the ports and the handlers,
+// then Go() lets the PMDs poll — so no packet is read before the whole
+// switch, flow tables included, is ready. Shutdown: Halt() stops and joins
+// the PMDs (freeing whatever sits on the rings); ports are closed after.
+//
+// Writers of dpcls (handlers installing, control flushing) hold
+// writer_mutex(); after removing megaflows they bump the removal generation,
+// which makes every PMD sweep its EMC before its next quiescent state.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "classifier/dpcls.h"
+#include "classifier/rcu_reclaimer.h"
+#include "pmd/pmd_stats.h"
+#include "pmd/tx_batch.h"
+
+struct rte_mempool;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace dpswitch::netdev {
+class Port;
+}
+
+namespace dpswitch::pmd {
+
+class PmdThread;
+
+struct DatapathConfig {
+  std::vector<unsigned> pmd_lcores;  // one PMD per lcore
+  unsigned n_handlers = 1;           // upcall rings
+  uint32_t emc_entries = 8192;
+  uint32_t emc_insert_inv_prob = 100;
+  uint32_t upcall_ring_size = 4096;  // per handler, and per PMD completion ring
+};
+
+// An rx queue as a PMD polls it.
+struct RxqAssignment {
+  uint16_t dp_port;  // datapath port index
+  uint16_t queue;    // rx queue id
+  unsigned lcore;    // PMD lcore polling it
+};
+
+class Datapath final {
+ public:
+  Datapath(DatapathConfig cfg, rte_mempool* pool);
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  // Before Launch: registers a port under `dp_index` (< kMaxPorts).
+  void AddPort(uint16_t dp_index, netdev::Port* port);
+  // Creates rings and PMD threads (rx queues round-robin over PMDs); the PMDs
+  // wait for Go(). Throws std::runtime_error on failure.
+  void Launch();
+  // Lets the PMDs poll.
+  void Go() noexcept;
+  // Stops and joins the PMDs. Idempotent.
+  void Halt() noexcept;
+  // After Halt and after the handlers stopped: frees packets left on rings.
+  void DrainRings() noexcept;
+
+  // --- handler / control side ------------------------------------------------
+  std::mutex& writer_mutex() noexcept { return writer_mu_; }
+  // The dpcls of a port (nullptr if unknown). Readers need no lock.
+  cls::Dpcls* dpcls(uint16_t dp_index) const noexcept;
+  uint16_t DpIndexOfOfport(uint32_t ofport) const noexcept;  // kMaxPorts if unknown
+  // Writer (mutex held): unlinks megaflows and makes PMDs sweep their EMCs.
+  void RemoveFlowLocked(cls::Megaflow* flow);
+  // Writer (takes the mutex): removes every megaflow. Returns how many.
+  size_t FlushFlows();
+  size_t FlowCount() const noexcept;
+  size_t MaskCount() const noexcept;
+  cls::RcuReclaimer& reclaimer() noexcept { return *reclaimer_; }
+  rte_mempool* pool() const noexcept { return pool_; }
+
+  rte_ring* upcall_ring(unsigned handler) const noexcept { return upcall_rings_[handler]; }
+  rte_ring* completion_ring(unsigned pmd) const noexcept { return completion_rings_[pmd]; }
+  unsigned n_handlers() const noexcept { return cfg_.n_handlers; }
+  size_t n_pmds() const noexcept { return pmds_.size(); }
+
+  // Removal generation: bumped by writers after unlinking megaflows; PMDs
+  // sweep their EMC when it changes.
+  uint64_t removal_generation() const noexcept {
+    return removal_gen_.load(std::memory_order_acquire);
+  }
+
+  // --- stats -----------------------------------------------------------------
+  struct PmdInfo {
+    unsigned lcore;
+    std::vector<RxqAssignment> rxqs;
+    PmdStatsSnapshot stats;
+  };
+  std::vector<PmdInfo> PmdInfos() const;
+  uint64_t PortTxDropped(uint16_t dp_index) const;  // summed over PMDs
+  void ClearPmdStats();
+  bool running() const noexcept { return launched_; }
+
+ private:
+  DatapathConfig cfg_;
+  rte_mempool* pool_;                          // packet buffers
+  rte_rcu_qsbr* qsbr_ = nullptr;               // PMDs are its readers (thread id = PMD index)
+  std::unique_ptr<cls::RcuReclaimer> reclaimer_;
+  netdev::Port* ports_[kMaxPorts] = {};        // set before Launch, read-only after
+  std::unique_ptr<cls::Dpcls> dpcls_[kMaxPorts];  // one per port, created by AddPort
+  std::vector<std::unique_ptr<PmdThread>> pmds_;
+  std::vector<rte_ring*> upcall_rings_;        // one per handler: PMDs produce, handler consumes
+  std::vector<rte_ring*> completion_rings_;    // one per PMD: handlers produce, PMD consumes
+  std::vector<PmdStatsSnapshot> baseline_;     // for ClearPmdStats (control thread only)
+  std::mutex writer_mu_;                       // serialises dpcls writers
+  std::atomic<uint64_t> removal_gen_{0};       // see removal_generation()
+  bool launched_ = false;
+};
+
+}  // namespace dpswitch::pmd

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Configuration loading: the INI contract users and scripts rely on, command
+// line overrides, and one test per class of error, each checking that the
+// message names what is wrong and where.
+#include "control/config.h"
+
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "control_test_util.h"
+
+namespace dpswitch::control {
+namespace {
+
+using testing::TempDir;
+
+// The INI contract from the design brief, comments and all.
+constexpr const char* kContractIni = R"(# dpswitch example
+; a full-line ';' comment
+[dpdk]
+eal-args = -l 0-1 --file-prefix dpswitch     ; also accepted after a bare --
+[datapath]
+pmd-cores = 1                 ; lcores running PMD threads  (list syntax "1", "1,2", "1-3")
+handler-threads = 1
+emc-entries = 8192
+emc-insert-inv-prob = 100     ; insert 1 in N misses into the EMC
+flow-limit = 200000           ; megaflows
+mbufs = 0                     ; 0 = computed
+upcall-ring-size = 4096
+[openflow]
+flows = config/default.flows  ; ovs-ofctl syntax, one flow per line, # comments
+[control]
+socket = run/dpswitch.ctl     ; relative paths are relative to the working directory
+interactive = false           ; same as -i
+[log]
+level = info
+file =                        ; empty: stderr
+[port.p0]                     ; one section per port
+type = dpdk                   ; dpdk = any DPDK device
+devargs = net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap   ; or a PCI address
+ofport = 1
+rxq = 1
+rxd = 1024
+txd = 1024
+[port.p1]
+devargs = 0000:03:00.0
+ofport = 2
+rxq = 2
+rxd = 512
+txd = 2048
+)";
+
+// LoadConfig with a C++ argument list; argv[0] is added.
+std::optional<Config> Load(std::vector<std::string> args, const std::string& default_config = "") {
+  args.insert(args.begin(), "dpswitch");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return LoadConfig(static_cast<int>(argv.size()), argv.data(), default_config);
+}
+
+// The message of the ConfigError `args` raises ("" if none).
+std::string ErrorOf(std::vector<std::string> args) {
+  try {
+    Load(std::move(args));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Writes a file made of the contract's fixed part plus `extra` lines.
+std::string WithExtra(const TempDir& dir, const std::string& body) {
+  return dir.Write("x.conf", body);
+}
+
+TEST_CASE("config: the documented INI file loads, inline comments stripped", "[config]") {
+  TempDir dir;
+  const std::string file = dir.Write("dpswitch.conf", kContractIni);
+  const auto cfg = Load({"--config", file});
+  REQUIRE(cfg);
+  CHECK(cfg->config_file == file);
+  CHECK(cfg->eal_args == std::vector<std::string>{"-l", "0-1", "--file-prefix", "dpswitch"});
+  CHECK(cfg->pmd_cores == std::vector<unsigned>{1});
+  CHECK(cfg->handler_threads == 1);
+  CHECK(cfg->emc_entries == 8192);
+  CHECK(cfg->emc_insert_inv_prob == 100);
+  CHECK(cfg->flow_limit == 200000);
+  CHECK(cfg->mbufs == 0);
+  CHECK(cfg->upcall_ring_size == 4096);
+  CHECK(cfg->flows_file == "config/default.flows");
+  CHECK(cfg->control_socket == "run/dpswitch.ctl");
+  CHECK_FALSE(cfg->interactive);
+  CHECK(cfg->log_level == "info");
+  CHECK(cfg->log_file.empty());
+  REQUIRE(cfg->ports.size() == 2);
+  const PortConfig& p0 = cfg->ports[0];
+  CHECK(p0.name == "p0");
+  CHECK(p0.type == "dpdk");
+  CHECK(p0.devargs == "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap");
+  CHECK(p0.ofport == 1);
+  CHECK(p0.rxq == 1);
+  CHECK(p0.rxd == 1024);
+  CHECK(p0.txd == 1024);
+  const PortConfig& p1 = cfg->ports[1];
+  CHECK(p1.name == "p1");
+  CHECK(p1.devargs == "0000:03:00.0");
+  CHECK(p1.ofport == 2);
+  CHECK(p1.rxq == 2);
+  CHECK(p1.rxd == 512);
+  CHECK(p1.txd == 2048);
+}
+
+TEST_CASE("config: non-default values of every key are read", "[config]") {
+  TempDir dir;
+  const std::string file = dir.Write("a.conf", R"([datapath]
+pmd-cores = 1,3-5
+handler-threads = 4
+emc-entries = 1024
+emc-insert-inv-prob = 0
+flow-limit = 1000
+mbufs = 65536
+upcall-ring-size = 1024
+[control]
+interactive = yes
+socket = /var/run/x.ctl
+[log]
+level = WARNING
+file = logs/dps.log
+)");
+  const auto cfg = Load({"--config", file});
+  REQUIRE(cfg);
+  CHECK(cfg->pmd_cores == std::vector<unsigned>{1, 3, 4, 5});
+  CHECK(cfg->handler_threads == 4);
+  CHECK(cfg->emc_entries == 1024);
+  CHECK(cfg->emc_insert_inv_prob == 0);
+  CHECK(cfg->flow_limit == 1000);
+  CHECK(cfg->mbufs == 65536);
+  CHECK(cfg->upcall_ring_size == 1024);
+  CHECK(cfg->interactive);
+  CHECK(cfg->control_socket == "/var/run/x.ctl");
+  CHECK(cfg->log_level == "warn");
+  CHECK(cfg->log_file == "logs/dps.log");  // relative paths are not rewritten
+  CHECK(cfg->ports.empty());
+}
+
+TEST_CASE("config: defaults without a file; the default file is used when present", "[config]") {
+  TempDir dir;
+  const auto none = Load({}, dir / "missing.conf");
+  REQUIRE(none);
+  CHECK(*none == Config{});
+
+  const std::string file = dir.Write("dpswitch.conf", "[datapath]\nflow-limit = 7\n");
+  const auto found = Load({}, file);
+  REQUIRE(found);
+  CHECK(found->config_file == file);
+  CHECK(found->flow_limit == 7);
+
+  // An explicit --config wins over the default.
+  const std::string other = dir.Write("other.conf", "[datapath]\nflow-limit = 9\n");
+  CHECK(Load({"--config=" + other}, file)->flow_limit == 9);
+}
+
+TEST_CASE("config: the command line overrides the file key by key", "[config]") {
+  TempDir dir;
+  const std::string file = dir.Write("dpswitch.conf", kContractIni);
+  const auto cfg = Load({"--config", file, "--datapath.pmd-cores", "1-3", "--datapath.emc-entries=4096",
+                         "--log.level", "debug", "--dpdk.eal-args", "-l 0-3 --no-pci", "-i"});
+  REQUIRE(cfg);
+  CHECK(cfg->pmd_cores == std::vector<unsigned>{1, 2, 3});
+  CHECK(cfg->emc_entries == 4096);
+  CHECK(cfg->log_level == "debug");
+  CHECK(cfg->eal_args == std::vector<std::string>{"-l", "0-3", "--no-pci"});
+  CHECK(cfg->interactive);
+  CHECK(cfg->flow_limit == 200000);  // untouched keys keep the file's values
+  CHECK(cfg->flows_file == "config/default.flows");
+
+  // The last of repeated options wins; --control.interactive takes a bool.
+  const auto again = Load({"--datapath.flow-limit", "5", "--datapath.flow-limit", "6",
+                           "--control.interactive", "on"});
+  CHECK(again->flow_limit == 6);
+  CHECK(again->interactive);
+}
+
+TEST_CASE("config: ports come from sections and from --port.NAME.KEY", "[config]") {
+  TempDir dir;
+  const std::string file = dir.Write("dpswitch.conf", kContractIni);
+  const auto cfg = Load({"--config", file, "--port.p0.devargs", "net_null0", "--port.p2.devargs",
+                         "net_ring0", "--port.p2.ofport", "3", "--port.p2.rxq=4"});
+  REQUIRE(cfg);
+  REQUIRE(cfg->ports.size() == 3);
+  CHECK(cfg->ports[0].name == "p0");
+  CHECK(cfg->ports[0].devargs == "net_null0");  // overridden
+  CHECK(cfg->ports[0].ofport == 1);              // kept from the file
+  CHECK(cfg->ports[1].name == "p1");
+  CHECK(cfg->ports[2].name == "p2");  // new ports follow the file's
+  CHECK(cfg->ports[2].devargs == "net_ring0");
+  CHECK(cfg->ports[2].ofport == 3);
+  CHECK(cfg->ports[2].rxq == 4);
+  CHECK(cfg->ports[2].rxd == 1024);
+
+  // Ports on the command line alone, devargs with '=' and ','.
+  const auto only = Load({"--port.in.devargs", "net_pcap0,rx_pcap=a.pcap,infinite_rx=1",
+                          "--port.in.ofport", "1"});
+  REQUIRE(only->ports.size() == 1);
+  CHECK(only->ports[0].devargs == "net_pcap0,rx_pcap=a.pcap,infinite_rx=1");
+}
+
+TEST_CASE("config: arguments after -- are appended to the EAL arguments", "[config]") {
+  TempDir dir;
+  const std::string file = dir.Write("dpswitch.conf", "[dpdk]\neal-args = -l 0-1\n");
+  const auto cfg = Load({"--config", file, "--", "--no-huge", "-m", "256", "--vdev=net_null0"});
+  REQUIRE(cfg);
+  CHECK(cfg->eal_args ==
+        std::vector<std::string>{"-l", "0-1", "--no-huge", "-m", "256", "--vdev=net_null0"});
+  // What follows -- is not parsed as ours, even if it looks like it.
+  const auto raw = Load({"--", "--datapath.flow-limit", "x"});
+  CHECK(raw->eal_args == std::vector<std::string>{"--datapath.flow-limit", "x"});
+  CHECK(raw->flow_limit == Config{}.flow_limit);
+}
+
+TEST_CASE("config: comments", "[config]") {
+  TempDir dir;
+  const std::string file = dir.Write("c.conf", R"(
+  ; indented comment
+# hash comment
+[log]   # after a header
+level = debug;notacomment
+file = a.log # trailing hash comment
+[openflow]
+flows = my flows.txt ; a value with a space survives
+)");
+  // ';' not preceded by whitespace belongs to the value (and makes it invalid).
+  const std::string msg = ErrorOf({"--config", file});
+  CHECK(msg.find("'debug;notacomment'") != std::string::npos);
+
+  const std::string ok = dir.Write("d.conf", R"([log]
+level = debug ; fine
+file = a.log # trailing hash comment
+[openflow]
+flows = my flows.txt ; a value with a space survives
+)");
+  const auto cfg2 = Load({"--config", ok});
+  CHECK(cfg2->log_level == "debug");
+  CHECK(cfg2->log_file == "a.log");
+  CHECK(cfg2->flows_file == "my flows.txt");
+}
+
+TEST_CASE("config: unknown section, key and option are named", "[config][errors]") {
+  TempDir dir;
+  std::string msg = ErrorOf({"--config", WithExtra(dir, "[datapath]\n\nemc-entrys = 8\n")});
+  CHECK(msg.find("unknown key 'datapath.emc-entrys'") != std::string::npos);
+  CHECK(msg.find(dir / "x.conf:3") != std::string::npos);
+  CHECK(msg.find("did you mean 'datapath.emc-entries'") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[dataplane]\nflow-limit = 1\n")});
+  CHECK(msg.find("unknown section [dataplane]") != std::string::npos);
+  CHECK(msg.find("x.conf:1") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "flow-limit = 1\n")});
+  CHECK(msg.find("'flow-limit'") != std::string::npos);
+  CHECK(msg.find("outside any [section]") != std::string::npos);
+
+  msg = ErrorOf({"--datapath.emc-entrys", "8"});
+  CHECK(msg.find("unknown option '--datapath.emc-entrys") != std::string::npos);
+  CHECK(msg.find("datapath.emc-entries") != std::string::npos);
+
+  msg = ErrorOf({"--bogus"});
+  CHECK(msg.find("unknown option '--bogus'") != std::string::npos);
+
+  // No prefix guessing: --datapath.emc is not --datapath.emc-entries.
+  CHECK(ErrorOf({"--datapath.emc", "8"}).find("unknown option") != std::string::npos);
+
+  msg = ErrorOf({"stray"});
+  CHECK(msg.find("unexpected argument 'stray'") != std::string::npos);
+
+  msg = ErrorOf({"--datapath.flow-limit"});
+  CHECK(msg.find("'--datapath.flow-limit' needs a value") != std::string::npos);
+}
+
+TEST_CASE("config: port errors name the port and key", "[config][errors]") {
+  TempDir dir;
+  std::string msg =
+      ErrorOf({"--config", WithExtra(dir, "[port.p0]\ndevarg = net_null0\nofport = 1\n")});
+  CHECK(msg.find("unknown key 'devarg' for port 'p0'") != std::string::npos);
+  CHECK(msg.find("x.conf:2") != std::string::npos);
+  CHECK(msg.find("did you mean 'devargs'") != std::string::npos);
+
+  msg = ErrorOf({"--port.p0.colour", "red"});
+  CHECK(msg.find("unknown key 'colour' for port 'p0'") != std::string::npos);
+  CHECK(msg.find("on the command line") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[port.p0]\nofport = 1\n")});
+  CHECK(msg.find("port 'p0'") != std::string::npos);
+  CHECK(msg.find("no devargs") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[port.lonely]\n")});  // empty section
+  CHECK(msg.find("port 'lonely'") != std::string::npos);
+  CHECK(msg.find("no devargs") != std::string::npos);
+
+  msg = ErrorOf({"--port.p9.devargs", "net_null0"});
+  CHECK(msg.find("port 'p9'") != std::string::npos);
+  CHECK(msg.find("no ofport") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[port.a]\ndevargs = net_null0\nofport = 5\n"
+                                            "[port.b]\ndevargs = net_null1\nofport = 5\n")});
+  CHECK(msg.find("duplicate ofport 5") != std::string::npos);
+  CHECK(msg.find("'a'") != std::string::npos);
+  CHECK(msg.find("'b'") != std::string::npos);
+
+  // A command-line ofport can create the clash too.
+  msg = ErrorOf({"--config", WithExtra(dir, "[port.a]\ndevargs = net_null0\nofport = 5\n"),
+                 "--port.b.devargs", "net_null1", "--port.b.ofport", "5"});
+  CHECK(msg.find("duplicate ofport 5") != std::string::npos);
+
+  for (const std::string bad : {"0", "65280", "-1", "x"}) {
+    msg = ErrorOf({"--port.p0.devargs", "net_null0", "--port.p0.ofport", bad});
+    INFO(bad);
+    CHECK(msg.find("for 'port.p0.ofport'") != std::string::npos);
+    CHECK(msg.find("between 1 and 65279") != std::string::npos);
+  }
+  CHECK(Load({"--port.p0.devargs", "net_null0", "--port.p0.ofport", "65279"})->ports[0].ofport ==
+        65279);
+
+  msg = ErrorOf({"--port.p0.devargs", "net_null0", "--port.p0.ofport", "1", "--port.p0.type",
+                 "vhost"});
+  CHECK(msg.find("'port.p0.type'") != std::string::npos);
+  CHECK(msg.find("unknown port type") != std::string::npos);
+
+  msg = ErrorOf({"--port.p0.devargs", "net_null0", "--port.p0.ofport", "1", "--port.p0.rxq", "0"});
+  CHECK(msg.find("'port.p0.rxq'") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[port.bad name]\ndevargs = x\n")});
+  CHECK(msg.find("invalid port name 'bad name'") != std::string::npos);
+}
+
+TEST_CASE("config: bad values name the key, the value and the rule", "[config][errors]") {
+  struct Case {
+    std::string key, value, rule;
+  };
+  const std::vector<Case> cases = {
+      {"datapath.emc-entries", "1000", "power of two between 2 and 1048576"},
+      {"datapath.emc-entries", "1", "power of two"},
+      {"datapath.emc-entries", "2097152", "power of two"},
+      {"datapath.emc-insert-inv-prob", "-1", "integer"},
+      {"datapath.handler-threads", "0", "between 1 and 64"},
+      {"datapath.handler-threads", "65", "between 1 and 64"},
+      {"datapath.flow-limit", "0", "between 1 and"},
+      {"datapath.flow-limit", "1e6", "integer"},
+      {"datapath.flow-limit", "99999999999", "integer"},
+      {"datapath.mbufs", "lots", "integer"},
+      {"datapath.upcall-ring-size", "1000", "power of two"},
+      {"datapath.pmd-cores", "2-1", "backwards"},
+      {"datapath.pmd-cores", "1,,2", "lcore ids"},
+      {"datapath.pmd-cores", "1,1", "twice"},
+      {"datapath.pmd-cores", "x", "lcore ids"},
+      {"control.interactive", "maybe", "true/false"},
+      {"log.level", "verbose", "trace, debug, info"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.key << " = " << c.value);
+    const std::string msg = ErrorOf({"--" + c.key, c.value});
+    CHECK(msg.find("invalid value '" + c.value + "' for '" + c.key + "' on the command line") !=
+          std::string::npos);
+    CHECK(msg.find(c.rule) != std::string::npos);
+  }
+  // The same from a file names the file and line.
+  TempDir dir;
+  const std::string msg =
+      ErrorOf({"--config", dir.Write("v.conf", "[log]\nfile = x\n[datapath]\nemc-entries = 3\n")});
+  CHECK(msg.find("'datapath.emc-entries' in " + (dir / "v.conf") + ":4") != std::string::npos);
+}
+
+TEST_CASE("config: file-level errors", "[config][errors]") {
+  TempDir dir;
+  std::string msg = ErrorOf({"--config", dir / "nope.conf"});
+  CHECK(msg.find("config file '" + (dir / "nope.conf") + "' not found") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[datapath]\nflow-limit = 1\nflow-limit = 2\n")});
+  CHECK(msg.find("'datapath.flow-limit' set twice") != std::string::npos);
+  CHECK(msg.find("x.conf:3") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[datapath]\njust words\n")});
+  CHECK(msg.find("x.conf:2") != std::string::npos);
+  CHECK(msg.find("key = value") != std::string::npos);
+
+  msg = ErrorOf({"--config", WithExtra(dir, "[datapath\n")});
+  CHECK(msg.find("malformed section header") != std::string::npos);
+}
+
+TEST_CASE("config: --help prints every key and returns nullopt", "[config]") {
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  std::optional<Config> cfg;
+  try {
+    cfg = Load({"--help"});
+  } catch (...) {
+    std::cout.rdbuf(old);
+    throw;
+  }
+  std::cout.rdbuf(old);
+  CHECK_FALSE(cfg);
+  const std::string text = captured.str();
+  for (const char* key : {"dpdk.eal-args", "datapath.pmd-cores", "datapath.handler-threads",
+                          "datapath.emc-entries", "datapath.emc-insert-inv-prob",
+                          "datapath.flow-limit", "datapath.mbufs", "datapath.upcall-ring-size",
+                          "openflow.flows", "control.socket", "control.interactive", "log.level",
+                          "log.file", "port.NAME.type", "port.NAME.devargs", "port.NAME.ofport",
+                          "port.NAME.rxq", "port.NAME.rxd", "port.NAME.txd", "--config", "-i"}) {
+    INFO(key);
+    CHECK(text.find(key) != std::string::npos);
+  }
+  CHECK(text.find("8192") != std::string::npos);  // defaults are shown
+  CHECK(text == ConfigUsage());
+}
+
+TEST_CASE("config: FormatConfig round-trips through LoadConfig", "[config]") {
+  TempDir dir;
+  const auto cfg = Load({"--config", dir.Write("in.conf", kContractIni), "--datapath.pmd-cores",
+                         "2,4-5", "-i", "--", "--no-huge"});
+  REQUIRE(cfg);
+  const std::string out = dir.Write("out.conf", FormatConfig(*cfg));
+  auto back = Load({"--config", out});
+  REQUIRE(back);
+  back->config_file = cfg->config_file;
+  CHECK(*back == *cfg);
+  CHECK(FormatConfig(*back) == FormatConfig(*cfg));
+}
+
+TEST_CASE("config: ParseCoreList", "[config]") {
+  CHECK(ParseCoreList("1", "k") == std::vector<unsigned>{1});
+  CHECK(ParseCoreList("1,2", "k") == std::vector<unsigned>{1, 2});
+  CHECK(ParseCoreList("1-3", "k") == std::vector<unsigned>{1, 2, 3});
+  CHECK(ParseCoreList(" 7 , 2-3 ", "k") == std::vector<unsigned>{7, 2, 3});
+  for (const char* bad : {"", ",", "1,", "-1", "1-", "a", "3-1", "1,1", "2000", "1 2"}) {
+    INFO(bad);
+    try {
+      ParseCoreList(bad, "datapath.pmd-cores");
+      FAIL("no error");
+    } catch (const ConfigError& e) {
+      CHECK(std::string(e.what()).find("'datapath.pmd-cores'") != std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dpswitch::control
