@@ -18,9 +18,9 @@ struct alignas(64) OfClassifier::Bucket {
 
 // One tuple: every rule with this exact mask.
 struct alignas(64) OfClassifier::Subtable {
-  pkt::FlowMask mask;       // the tuple's mask
-  uint32_t mask_hash = 0;   // key in OfClassifier::by_mask_
-  uint64_t id = 0;          // creation order: tie-break of the search order
+  pkt::FlowMask mask;        // the tuple's mask
+  uint32_t mask_hash = 0;    // key in OfClassifier::by_mask_
+  uint64_t id = 0;           // creation order: tie-break of the search order
   int32_t max_priority = 0;  // highest priority of any rule here (search order key)
   // priority -> number of rules with it; rbegin() gives max_priority on removal.
   std::map<int32_t, uint32_t> priorities;
@@ -75,8 +75,8 @@ void OfClassifier::Resort() {
   });
 }
 
-void* OfClassifier::Insert(const pkt::FlowKey& key, const pkt::FlowMask& mask_in,
-                           int32_t priority, void* user) {
+void* OfClassifier::Insert(const pkt::FlowKey& key, const pkt::FlowMask& mask_in, int32_t priority,
+                           void* user) {
   const pkt::FlowMask mask = Canonical(mask_in);
   const uint32_t mask_hash = MaskHash(mask);
   Subtable* st = FindSubtable(mask, mask_hash);

@@ -68,14 +68,12 @@ class OfClassifier final {
   // Adds a rule (key is masked here). If a rule with the same mask, masked key
   // and priority exists, its user pointer is replaced and the old one is
   // returned; otherwise returns nullptr.
-  void* Insert(const pkt::FlowKey& key, const pkt::FlowMask& mask, int32_t priority,
-               void* user);
+  void* Insert(const pkt::FlowKey& key, const pkt::FlowMask& mask, int32_t priority, void* user);
   // Removes the rule with exactly this match and priority; returns its user
   // pointer, or nullptr when there is none.
   void* Remove(const pkt::FlowKey& key, const pkt::FlowMask& mask, int32_t priority);
   // The rule with exactly this match and priority, or nullptr.
-  const OfClsRule* Find(const pkt::FlowKey& key, const pkt::FlowMask& mask,
-                        int32_t priority) const;
+  const OfClsRule* Find(const pkt::FlowKey& key, const pkt::FlowMask& mask, int32_t priority) const;
 
   // The highest-priority rule matching `key`, or nullptr. ORs the mask of every
   // tuple searched into *wc (if wc is non-null) and counts them in
@@ -102,8 +100,8 @@ class OfClassifier final {
   std::unordered_multimap<uint32_t, std::unique_ptr<Subtable>> by_mask_;
   // Search order: descending max priority, then creation order.
   std::vector<Subtable*> sorted_;
-  size_t n_rules_ = 0;            // rules in all tuples
-  uint64_t next_seq_ = 0;         // next OfClsRule::seq
+  size_t n_rules_ = 0;             // rules in all tuples
+  uint64_t next_seq_ = 0;          // next OfClsRule::seq
   uint64_t next_subtable_id_ = 0;  // next Subtable::id
 };
 

@@ -92,7 +92,7 @@ int ParseRestOfLine(cmdline_parse_token_hdr_t*, const char* buf, void* res, unsi
 }
 
 cmdline_token_ops word_ops = {ParseWord, OneChoice, WordChoice, WordHelp};
-cmdline_token_ops silent_ops = {ParseWord, OneChoice, WordChoice, nullptr};
+cmdline_token_ops silent_ops = {ParseWord, OneChoice, NoChoice, nullptr};
 cmdline_token_ops hint_ops = {ParseNever, nullptr, nullptr, WordHelp};
 cmdline_token_ops no_args_ops = {ParseNever, nullptr, nullptr, nullptr};
 cmdline_token_ops end_ops = {ParseNever, OneChoice, NoChoice, nullptr};

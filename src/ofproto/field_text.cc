@@ -20,12 +20,15 @@ enum class Kind { kInt, kPort, kIpv4, kMac, kIpv6 };
 
 Kind KindOf(const FieldInfo& f) {
   switch (f.id) {
-    case FieldId::kInPort: return Kind::kPort;
+    case FieldId::kInPort:
+      return Kind::kPort;
     case FieldId::kNwSrc:
     case FieldId::kNwDst:
     case FieldId::kArpSpa:
-    case FieldId::kArpTpa: return Kind::kIpv4;
-    default: break;
+    case FieldId::kArpTpa:
+      return Kind::kIpv4;
+    default:
+      break;
   }
   if (f.is_int) return Kind::kInt;
   return f.size == 16 ? Kind::kIpv6 : Kind::kMac;
@@ -39,8 +42,10 @@ bool PrefersHex(const FieldInfo& f) {
     case FieldId::kVlanTci:
     case FieldId::kIpv6Label:
     case FieldId::kTcpFlags:
-    case FieldId::kNwFrag: return true;
-    default: return false;
+    case FieldId::kNwFrag:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -176,15 +181,24 @@ uint32_t ParsePort(std::string_view text, std::string_view token) {
 
 std::string FormatPort(uint32_t port) {
   switch (port) {
-    case kPortInPort: return "IN_PORT";
-    case kPortTable: return "TABLE";
-    case kPortNormal: return "NORMAL";
-    case kPortFlood: return "FLOOD";
-    case kPortAll: return "ALL";
-    case kPortController: return "CONTROLLER";
-    case kPortLocal: return "LOCAL";
-    case kPortAny: return "ANY";
-    default: return std::to_string(port);
+    case kPortInPort:
+      return "IN_PORT";
+    case kPortTable:
+      return "TABLE";
+    case kPortNormal:
+      return "NORMAL";
+    case kPortFlood:
+      return "FLOOD";
+    case kPortAll:
+      return "ALL";
+    case kPortController:
+      return "CONTROLLER";
+    case kPortLocal:
+      return "LOCAL";
+    case kPortAny:
+      return "ANY";
+    default:
+      return std::to_string(port);
   }
 }
 
@@ -229,8 +243,8 @@ MaskedValue ParseFieldValue(const FieldInfo& f, std::string_view text, bool allo
       if (has_mask) mv.mask.u = ParseNumber(mtext, limit, token);
       break;
     case Kind::kInt: {
-      const std::string range = std::string(" does not fit field ") + f.name + " (valid bits " +
-                                Hex(limit) + ")";
+      const std::string range =
+          std::string(" does not fit field ") + f.name + " (valid bits " + Hex(limit) + ")";
       mv.value.u = ParseNumber(vtext, ~0ull, token);
       if (mv.value.u & ~limit) Fail(token, "value '" + std::string(vtext) + "'" + range);
       if (has_mask) {
@@ -274,13 +288,11 @@ MaskedValue ParseFieldValue(const FieldInfo& f, std::string_view text, bool allo
   return mv;
 }
 
-std::string FormatFieldValue(const FieldInfo& f, const FieldValue& value,
-                             const FieldValue& mask) {
+std::string FormatFieldValue(const FieldInfo& f, const FieldValue& value, const FieldValue& mask) {
   const bool full = IsFullMask(f, mask);
   switch (KindOf(f)) {
     case Kind::kPort:
-      return full ? FormatPort(static_cast<uint32_t>(value.u))
-                  : Hex(value.u) + "/" + Hex(mask.u);
+      return full ? FormatPort(static_cast<uint32_t>(value.u)) : Hex(value.u) + "/" + Hex(mask.u);
     case Kind::kInt:
       if (full) return PrefersHex(f) ? Hex(value.u) : std::to_string(value.u);
       return Hex(value.u) + "/" + Hex(mask.u);
@@ -312,7 +324,8 @@ std::string UnmetPrereq(const FieldInfo& f, const pkt::FlowKey& key, const pkt::
   const bool arp = IsEthType(key, mask, 0x0806);
   const bool ip = ip4 || ip6;
   switch (f.prereq) {
-    case pkt::Prereq::kNone: return {};
+    case pkt::Prereq::kNone:
+      return {};
     case pkt::Prereq::kVlan:
       return (mask.bits.vlan_tci & pkt::kVlanPresent) && (key.vlan_tci & pkt::kVlanPresent)
                  ? std::string()
@@ -320,20 +333,25 @@ std::string UnmetPrereq(const FieldInfo& f, const pkt::FlowKey& key, const pkt::
     case pkt::Prereq::kIpv4:
       if (ip4 || (match_aliases && arp)) return {};
       return match_aliases ? "ip or arp" : "ip";
-    case pkt::Prereq::kIpv6: return ip6 ? std::string() : "ipv6";
+    case pkt::Prereq::kIpv6:
+      return ip6 ? std::string() : "ipv6";
     case pkt::Prereq::kIp:
       if (ip || (match_aliases && arp && f.id == FieldId::kNwProto)) return {};
       return "ip or ipv6";
-    case pkt::Prereq::kArp: return arp ? std::string() : "arp";
-    case pkt::Prereq::kIpOrArp: return ip || arp ? std::string() : "ip or arp";
+    case pkt::Prereq::kArp:
+      return arp ? std::string() : "arp";
+    case pkt::Prereq::kIpOrArp:
+      return ip || arp ? std::string() : "ip or arp";
     case pkt::Prereq::kTcp:
       return ip && IsProto(key, mask, 6) ? std::string() : "tcp or tcp6";
     case pkt::Prereq::kL4:
       return ip && (IsProto(key, mask, 6) || IsProto(key, mask, 17) || IsProto(key, mask, 132))
                  ? std::string()
                  : "tcp, udp or sctp (or their 6 forms)";
-    case pkt::Prereq::kIcmp4: return ip4 && IsProto(key, mask, 1) ? std::string() : "icmp";
-    case pkt::Prereq::kIcmp6: return ip6 && IsProto(key, mask, 58) ? std::string() : "icmp6";
+    case pkt::Prereq::kIcmp4:
+      return ip4 && IsProto(key, mask, 1) ? std::string() : "icmp";
+    case pkt::Prereq::kIcmp6:
+      return ip6 && IsProto(key, mask, 58) ? std::string() : "icmp6";
   }
   return {};
 }

@@ -57,8 +57,8 @@ std::string FormatPort(uint32_t port);
 // missing ("ip", "tcp, udp or sctp", ...). With match_aliases, IPv4 address
 // fields and nw_proto are also accepted on ARP matches (ovs-ofctl treats
 // nw_src/nw_dst/nw_proto as arp_spa/arp_tpa/arp_op there).
-std::string UnmetPrereq(const pkt::FieldInfo& f, const pkt::FlowKey& key,
-                        const pkt::FlowMask& mask, bool match_aliases);
+std::string UnmetPrereq(const pkt::FieldInfo& f, const pkt::FlowKey& key, const pkt::FlowMask& mask,
+                        bool match_aliases);
 
 // The storage bits of f as a FlowKey-shaped mask (all field bits set).
 pkt::FlowKey FieldBits(const pkt::FieldInfo& f) noexcept;

@@ -27,10 +27,9 @@ struct Shorthand {
   int nw_proto;  // -1: none
 };
 constexpr Shorthand kShorthands[] = {
-    {"ip", 0x0800, -1},    {"icmp", 0x0800, 1},    {"tcp", 0x0800, 6},
-    {"udp", 0x0800, 17},   {"sctp", 0x0800, 132},  {"ipv6", 0x86dd, -1},
-    {"icmp6", 0x86dd, 58}, {"tcp6", 0x86dd, 6},    {"udp6", 0x86dd, 17},
-    {"sctp6", 0x86dd, 132}, {"arp", 0x0806, -1},
+    {"ip", 0x0800, -1},    {"icmp", 0x0800, 1},    {"tcp", 0x0800, 6},    {"udp", 0x0800, 17},
+    {"sctp", 0x0800, 132}, {"ipv6", 0x86dd, -1},   {"icmp6", 0x86dd, 58}, {"tcp6", 0x86dd, 6},
+    {"udp6", 0x86dd, 17},  {"sctp6", 0x86dd, 132}, {"arp", 0x0806, -1},
 };
 
 // Which keywords besides match fields a caller accepts.
@@ -146,8 +145,9 @@ Parsed ParseText(std::string_view text, Mode mode) {
       if (slash != std::string_view::npos && mode == Mode::kAdd)
         Fail(token, "cookie mask only allowed when deleting flows");
       p.spec.cookie = ParseNumber(value.substr(0, slash), ~0ull, token);
-      p.sel.cookie_mask =
-          slash == std::string_view::npos ? ~0ull : ParseNumber(value.substr(slash + 1), ~0ull, token);
+      p.sel.cookie_mask = slash == std::string_view::npos
+                              ? ~0ull
+                              : ParseNumber(value.substr(slash + 1), ~0ull, token);
       p.sel.cookie = p.spec.cookie & p.sel.cookie_mask;
     } else if ((name == "idle_timeout" || name == "hard_timeout") && mode == Mode::kAdd) {
       const auto t = static_cast<uint16_t>(ParseNumber(value, 0xffff, token));

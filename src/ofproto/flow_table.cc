@@ -42,8 +42,8 @@ void FlowTable::Erase(const Rule* rule) {
 size_t FlowTable::Delete(const FlowSelector& sel, bool strict) {
   std::vector<const Rule*> victims;
   if (strict) {
-    const cls::OfClsRule* r = cls_.Find(sel.match.key, sel.match.mask,
-                                        sel.priority.value_or(kDefaultPriority));
+    const cls::OfClsRule* r =
+        cls_.Find(sel.match.key, sel.match.mask, sel.priority.value_or(kDefaultPriority));
     if (r != nullptr && CookieSelected(sel, *static_cast<const Rule*>(r->user)))
       victims.push_back(static_cast<const Rule*>(r->user));
   } else {

@@ -187,7 +187,8 @@ OfAction ParseOne(std::string_view tok, const pkt::FlowKey* key, const pkt::Flow
     if (paren || arg.empty()) Fail(tok, "push_vlan needs an ethertype");
     a.type = OfActionType::kPushVlan;
     a.tpid = static_cast<uint16_t>(ParseNumber(arg, 0xffff, tok));
-    if (a.tpid != 0x8100 && a.tpid != 0x88a8) Fail(tok, "push_vlan ethertype must be 0x8100 or 0x88a8");
+    if (a.tpid != 0x8100 && a.tpid != 0x88a8)
+      Fail(tok, "push_vlan ethertype must be 0x8100 or 0x88a8");
     return a;
   }
   if (name == "pop_vlan" || name == "strip_vlan") {
@@ -233,14 +234,12 @@ bool operator==(const OfAction& a, const OfAction& b) {
   return a.type == b.type && a.port == b.port && a.table == b.table && a.field == b.field &&
          std::memcmp(&a.value, &b.value, sizeof(a.value)) == 0 &&
          std::memcmp(&a.mask, &b.mask, sizeof(a.mask)) == 0 && a.tpid == b.tpid &&
-         a.max_len == b.max_len && a.queue == b.queue && a.legacy == b.legacy &&
-         a.args == b.args;
+         a.max_len == b.max_len && a.queue == b.queue && a.legacy == b.legacy && a.args == b.args;
 }
 
 bool operator==(const OfInstructions& a, const OfInstructions& b) {
-  return a.apply == b.apply && a.write_metadata == b.write_metadata &&
-         a.metadata == b.metadata && a.metadata_mask == b.metadata_mask &&
-         a.goto_table == b.goto_table;
+  return a.apply == b.apply && a.write_metadata == b.write_metadata && a.metadata == b.metadata &&
+         a.metadata_mask == b.metadata_mask && a.goto_table == b.goto_table;
 }
 
 OfInstructions ParseActions(std::string_view text, uint8_t table, const pkt::FlowKey* match_key,
@@ -304,16 +303,24 @@ std::string FormatActions(const OfInstructions& ins) {
           add("set_field:" + FormatFieldValue(f, a.value, a.mask) + "->" + f.name);
         break;
       }
-      case OfActionType::kModVlanVid: add("mod_vlan_vid:" + std::to_string(a.value.u)); break;
-      case OfActionType::kModVlanPcp: add("mod_vlan_pcp:" + std::to_string(a.value.u)); break;
+      case OfActionType::kModVlanVid:
+        add("mod_vlan_vid:" + std::to_string(a.value.u));
+        break;
+      case OfActionType::kModVlanPcp:
+        add("mod_vlan_pcp:" + std::to_string(a.value.u));
+        break;
       case OfActionType::kPushVlan: {
         char buf[24];
         std::snprintf(buf, sizeof(buf), "push_vlan:0x%04x", a.tpid);
         add(buf);
         break;
       }
-      case OfActionType::kPopVlan: add("pop_vlan"); break;
-      case OfActionType::kDecTtl: add("dec_ttl"); break;
+      case OfActionType::kPopVlan:
+        add("pop_vlan");
+        break;
+      case OfActionType::kDecTtl:
+        add("dec_ttl");
+        break;
       case OfActionType::kResubmit:
         if (a.table == kTableCurrent)
           add("resubmit:" + FormatPort(a.port));
@@ -322,7 +329,9 @@ std::string FormatActions(const OfInstructions& ins) {
         else
           add("resubmit(" + FormatPort(a.port) + "," + std::to_string(a.table) + ")");
         break;
-      case OfActionType::kSetQueue: add("set_queue:" + std::to_string(a.queue)); break;
+      case OfActionType::kSetQueue:
+        add("set_queue:" + std::to_string(a.queue));
+        break;
     }
   }
   if (ins.write_metadata) {

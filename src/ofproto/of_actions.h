@@ -15,7 +15,9 @@
 // mod_* of a plain field is a set_field (formatted back in the spelling it
 // was written in), but mod_vlan_vid / mod_vlan_pcp are their own types
 // because, as in OVS, they push a tag onto an untagged packet where
-// set_field on vlan_vid does nothing.
+// set_field on vlan_vid does nothing. "load:VALUE->FIELD" is accepted as a
+// synonym of set_field with field-table names (not OVS's NXM_*[] bit-range
+// syntax).
 
 #include <cstdint>
 #include <optional>
@@ -54,18 +56,18 @@ struct OfAction {
   uint16_t tpid = 0x8100;                     // kPushVlan
   uint16_t max_len = 0xffff;                  // kController
   uint32_t queue = 0;                         // kSetQueue
-  bool legacy = false;  // kSetField written as mod_*: formatted back that way
-  std::string args;     // kController: the "(...)" arguments as written, if any
+  bool legacy = false;                        // kSetField written as mod_*: formatted back that way
+  std::string args;  // kController: the "(...)" arguments as written, if any
 };
 bool operator==(const OfAction& a, const OfAction& b);
 
 // A rule's instructions, executed in member order.
 struct OfInstructions {
-  std::vector<OfAction> apply;          // apply-actions, in order
-  bool write_metadata = false;          // write_metadata present
-  uint64_t metadata = 0;                // write_metadata value (already masked)
-  uint64_t metadata_mask = 0;           // write_metadata mask
-  std::optional<uint8_t> goto_table;    // goto_table target (> the rule's table)
+  std::vector<OfAction> apply;        // apply-actions, in order
+  bool write_metadata = false;        // write_metadata present
+  uint64_t metadata = 0;              // write_metadata value (already masked)
+  uint64_t metadata_mask = 0;         // write_metadata mask
+  std::optional<uint8_t> goto_table;  // goto_table target (> the rule's table)
 };
 bool operator==(const OfInstructions& a, const OfInstructions& b);
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "ofproto/pipeline.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <fstream>
 #include <mutex>
-
-#include <spdlog/spdlog.h>
 
 #include "ofproto/flow_syntax.h"
 #include "ofproto/flow_table.h"

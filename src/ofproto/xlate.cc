@@ -83,16 +83,26 @@ class XlateContext {
     };
     switch (p) {
       case pkt::Prereq::kNone:
-      case pkt::Prereq::kVlan: return true;  // handled above
-      case pkt::Prereq::kIpv4: return ip4;
-      case pkt::Prereq::kIpv6: return ip6;
-      case pkt::Prereq::kIp: return ip4 || ip6;
-      case pkt::Prereq::kArp: return type == kEthArp;
-      case pkt::Prereq::kIpOrArp: return ip4 || ip6 || type == kEthArp;
-      case pkt::Prereq::kTcp: return (ip4 || ip6) && proto_in({6});
-      case pkt::Prereq::kL4: return (ip4 || ip6) && proto_in({6, 17, 132});
-      case pkt::Prereq::kIcmp4: return ip4 && proto_in({1});
-      case pkt::Prereq::kIcmp6: return ip6 && proto_in({58});
+      case pkt::Prereq::kVlan:
+        return true;  // handled above
+      case pkt::Prereq::kIpv4:
+        return ip4;
+      case pkt::Prereq::kIpv6:
+        return ip6;
+      case pkt::Prereq::kIp:
+        return ip4 || ip6;
+      case pkt::Prereq::kArp:
+        return type == kEthArp;
+      case pkt::Prereq::kIpOrArp:
+        return ip4 || ip6 || type == kEthArp;
+      case pkt::Prereq::kTcp:
+        return (ip4 || ip6) && proto_in({6});
+      case pkt::Prereq::kL4:
+        return (ip4 || ip6) && proto_in({6, 17, 132});
+      case pkt::Prereq::kIcmp4:
+        return ip4 && proto_in({1});
+      case pkt::Prereq::kIcmp6:
+        return ip6 && proto_in({58});
     }
     return false;
   }
@@ -134,17 +144,24 @@ class XlateContext {
 
   void DoAction(const OfAction& a, uint8_t table, uint32_t depth) {
     switch (a.type) {
-      case OfActionType::kOutput: Output(a.port); break;
-      case OfActionType::kController: break;  // no controller connection yet
-      case OfActionType::kSetField: SetField(pkt::GetField(a.field), a.value, a.mask); break;
+      case OfActionType::kOutput:
+        Output(a.port);
+        break;
+      case OfActionType::kController:
+        break;  // no controller connection yet
+      case OfActionType::kSetField:
+        SetField(pkt::GetField(a.field), a.value, a.mask);
+        break;
       case OfActionType::kModVlanVid:
       case OfActionType::kModVlanPcp: {
-        const FieldInfo& f = pkt::GetField(
-            a.type == OfActionType::kModVlanVid ? FieldId::kVlanVid : FieldId::kVlanPcp);
+        const FieldInfo& f = pkt::GetField(a.type == OfActionType::kModVlanVid ? FieldId::kVlanVid
+                                                                               : FieldId::kVlanPcp);
         SetVlanField(f, a.value, pkt::FullMask(f), /*push_if_untagged=*/true);
         break;
       }
-      case OfActionType::kPushVlan: PushVlan(a.tpid, 0); break;
+      case OfActionType::kPushVlan:
+        PushVlan(a.tpid, 0);
+        break;
       case OfActionType::kPopVlan:
         if (VlanPresent()) {
           Emit(DpActionType::kPopVlan);
@@ -152,7 +169,9 @@ class XlateContext {
           written_.vlan_tci = 0xffff;
         }
         break;
-      case OfActionType::kDecTtl: DecTtl(); break;
+      case OfActionType::kDecTtl:
+        DecTtl();
+        break;
       case OfActionType::kResubmit: {
         const uint8_t t = a.table == kTableCurrent ? table : a.table;
         std::optional<uint32_t> port;
@@ -160,7 +179,8 @@ class XlateContext {
         DoTable(t, depth + 1, port);
         break;
       }
-      case OfActionType::kSetQueue: break;  // no QoS queues in the datapath
+      case OfActionType::kSetQueue:
+        break;  // no QoS queues in the datapath
     }
   }
 
@@ -188,7 +208,8 @@ class XlateContext {
         return;
       case kPortController:
       case kPortTable:
-      case kPortAny: return;
+      case kPortAny:
+        return;
       default:
         if (port == in_port) return;  // OpenFlow: never back out the ingress port by number
         if (const PortInfo* p = ports_.Find(port)) EmitOutputTo(*p);
@@ -201,10 +222,15 @@ class XlateContext {
       case FieldId::kMetadata:  // pipeline state only, nothing for the datapath
         pkt::SetFieldMatch(f, v, m, &flow_, &written_);
         return;
-      case FieldId::kVlanTci: SetVlanTci(static_cast<uint16_t>(v.u), static_cast<uint16_t>(m.u)); return;
+      case FieldId::kVlanTci:
+        SetVlanTci(static_cast<uint16_t>(v.u), static_cast<uint16_t>(m.u));
+        return;
       case FieldId::kVlanVid:
-      case FieldId::kVlanPcp: SetVlanField(f, v, m, /*push_if_untagged=*/false); return;
-      default: break;
+      case FieldId::kVlanPcp:
+        SetVlanField(f, v, m, /*push_if_untagged=*/false);
+        return;
+      default:
+        break;
     }
     if (!Has(f.prereq, f.stage == pkt::Stage::kL4)) return;  // no such header: skip
     DpAction& a = Emit(DpActionType::kSetField);
@@ -291,15 +317,15 @@ class XlateContext {
     }
   }
 
-  const FlowTable* tables_;       // kNumTables tables
-  const XlatePorts& ports_;       // ports by ofport
-  FlowMask* wc_;                  // the megaflow mask being built
-  std::vector<DpAction>* out_;    // program being appended to
-  const size_t out_start_;        // out_->size() at the start (truncated to on abort)
-  FlowKey flow_;                  // the working key: the packet as modified so far
-  FlowKey written_;               // bits holding constants written by actions
-  bool ttl_derived_ = false;      // nw_ttl was decremented from the packet's value
-  bool aborted_ = false;          // a limit was hit: drop everything
+  const FlowTable* tables_;     // kNumTables tables
+  const XlatePorts& ports_;     // ports by ofport
+  FlowMask* wc_;                // the megaflow mask being built
+  std::vector<DpAction>* out_;  // program being appended to
+  const size_t out_start_;      // out_->size() at the start (truncated to on abort)
+  FlowKey flow_;                // the working key: the packet as modified so far
+  FlowKey written_;             // bits holding constants written by actions
+  bool ttl_derived_ = false;    // nw_ttl was decremented from the packet's value
+  bool aborted_ = false;        // a limit was hit: drop everything
   XlateStats stats_;
 };
 
@@ -311,8 +337,8 @@ const PortInfo* XlatePorts::Find(uint32_t ofport) const noexcept {
   return it != ports.end() && it->ofport == ofport ? &*it : nullptr;
 }
 
-XlateStats Xlate(const FlowTable* tables, const XlatePorts& ports, const FlowKey& key,
-                 FlowMask* wc, std::vector<DpAction>* actions) {
+XlateStats Xlate(const FlowTable* tables, const XlatePorts& ports, const FlowKey& key, FlowMask* wc,
+                 std::vector<DpAction>* actions) {
   XlateContext ctx(tables, ports, wc, actions);
   return ctx.Run(key);
 }

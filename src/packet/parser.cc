@@ -44,9 +44,10 @@
 // PacketLayout, which the rewrite code relies on for memory safety:
 //  - l3_ofs: where the header after the Ethernet/VLAN headers starts; it is
 //    0 when L2 was truncated, or when the ethertype is ARP/IPv4/IPv6 and that
-//    header was rejected. So for those three ethertypes, l3_ofs != 0 means
-//    the whole L3 header (IPv4 with options, IPv6 fixed header, 28-byte ARP)
-//    is inside `len`.
+//    header was rejected (for IPv6: its fixed header; a truncated extension
+//    header leaves l3_ofs set). So for those three ethertypes, l3_ofs != 0
+//    means the whole L3 header (IPv4 with options, IPv6 fixed header, 28-byte
+//    ARP) is inside `len`.
 //  - l4_ofs: where the IP payload starts (after IPv4 options / IPv6
 //    extension headers), for unfragmented packets and first fragments, for
 //    any protocol; 0 when L3 was rejected, for later fragments, and when the
@@ -198,8 +199,7 @@ inline uint32_t ParseIpv6(const uint8_t* l3, uint32_t avail, uint32_t l3_ofs, Fl
   uint8_t next = l3[6];
   uint32_t pos = kIpv6HeaderLen;
   for (;;) {
-    if (next == kProtoIpv6HopByHop || next == kProtoIpv6Routing ||
-        next == kProtoIpv6DestOpts) {
+    if (next == kProtoIpv6HopByHop || next == kProtoIpv6Routing || next == kProtoIpv6DestOpts) {
       if (end - pos < kIpv6ExtUnit) return kParseTruncL3;
       const uint32_t ext_len = (l3[pos + 1] + 1u) * kIpv6ExtUnit;
       if (end - pos < ext_len) return kParseTruncL3;

@@ -132,7 +132,8 @@ inline uint64_t Merge(const FieldInfo& f, uint64_t storage, const DpAction& a) n
 
 inline void MergeBytes(uint8_t* dst, const DpAction& a, uint32_t n) noexcept {
   for (uint32_t i = 0; i < n; i++)
-    dst[i] = static_cast<uint8_t>((dst[i] & ~a.mask.bytes[i]) | (a.value.bytes[i] & a.mask.bytes[i]));
+    dst[i] =
+        static_cast<uint8_t>((dst[i] & ~a.mask.bytes[i]) | (a.value.bytes[i] & a.mask.bytes[i]));
 }
 
 // The packet's first segment.
@@ -206,8 +207,8 @@ bool RoutingPending(const uint8_t* ip6, uint32_t ext_end) noexcept {
 // Recomputes the SCTP CRC32c over [l4_ofs, IP end) of the whole chain.
 void FixSctpCrc(rte_mbuf* m, const Seg& s, const PacketLayout& l, const FlowKey& k) noexcept {
   const uint8_t* ip = s.data + l.l3_ofs;
-  uint32_t end = k.eth_type == kEthTypeIpv4 ? l.l3_ofs + Be16(ip + 2)
-                                            : l.l3_ofs + 40u + Be16(ip + 4);
+  uint32_t end =
+      k.eth_type == kEthTypeIpv4 ? l.l3_ofs + Be16(ip + 2) : l.l3_ofs + 40u + Be16(ip + 4);
   if (end > rte_pktmbuf_pkt_len(m)) end = rte_pktmbuf_pkt_len(m);
   uint8_t* sctp = s.data + l.l4_ofs;
   // The checksum field counts as zero.
@@ -219,8 +220,8 @@ void FixSctpCrc(rte_mbuf* m, const Seg& s, const PacketLayout& l, const FlowKey&
     const uint32_t seg_end = seg_start + seg->data_len;
     if (ofs < seg_end) {
       const uint32_t stop = end < seg_end ? end : seg_end;
-      crc = rte_hash_crc(rte_pktmbuf_mtod_offset(seg, const uint8_t*, ofs - seg_start),
-                         stop - ofs, crc);
+      crc = rte_hash_crc(rte_pktmbuf_mtod_offset(seg, const uint8_t*, ofs - seg_start), stop - ofs,
+                         crc);
       ofs = stop;
     }
     seg_start = seg_end;
@@ -359,8 +360,8 @@ void SetPort(rte_mbuf* m, const Seg& s, const PacketLayout& l, FlowKey* k, const
   }
 }
 
-void SetIcmp(const Seg& s, const PacketLayout& l, FlowKey* k, const FieldInfo& f,
-             const DpAction& a, bool v6, bool code) noexcept {
+void SetIcmp(const Seg& s, const PacketLayout& l, FlowKey* k, const FieldInfo& f, const DpAction& a,
+             bool v6, bool code) noexcept {
   if (k->eth_type != (v6 ? kEthTypeIpv6 : kEthTypeIpv4)) return;
   uint8_t* icmp = L4Header(s, l, *k, v6 ? kProtoIcmpv6 : kProtoIcmp, 4);
   if (icmp == nullptr) return;
@@ -378,8 +379,8 @@ uint16_t ChecksumUpdate16(uint16_t csum, uint16_t old_val, uint16_t new_val) noe
 }
 
 uint16_t ChecksumUpdate32(uint16_t csum, uint32_t old_val, uint32_t new_val) noexcept {
-  const uint32_t delta = static_cast<uint16_t>(~(old_val >> 16)) +
-                         static_cast<uint16_t>(~old_val) + (new_val >> 16) + (new_val & 0xffff);
+  const uint32_t delta = static_cast<uint16_t>(~(old_val >> 16)) + static_cast<uint16_t>(~old_val) +
+                         (new_val >> 16) + (new_val & 0xffff);
   return ApplyDelta(csum, delta);
 }
 

@@ -47,9 +47,10 @@ class Emc final {
   uint32_t Used() const noexcept;
 
  private:
-  // One cached microflow: two cache lines, hash and pointer first so a
-  // mismatch usually costs one line. The key is stored as its kKeyWords words
-  // (not a FlowKey, whose padding would make the entry three lines).
+  // One cached microflow, two cache lines; the hash and pointer come first so
+  // a hash mismatch is decided on the first line. The key is stored as its
+  // kKeyWords words (a FlowKey's padding would make the entry three lines).
+  // Only the owning PMD reads or writes entries.
   struct alignas(64) Entry {
     cls::Megaflow* flow;           // nullptr = empty; may point at a dead megaflow until SweepDead
     uint32_t hash;                 // EmcHash of key (compared before the key)

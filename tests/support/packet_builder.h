@@ -275,15 +275,15 @@ struct Ipv4Opts {
   uint8_t ttl = 64;
   uint16_t id = 0;
   bool df = false;
-  bool mf = false;                 // more fragments
-  uint16_t frag_offset = 0;        // in 8-byte units
-  std::vector<uint8_t> options = {};  // zero-padded to a multiple of 4 (<= 40 bytes)
+  bool mf = false;                              // more fragments
+  uint16_t frag_offset = 0;                     // in 8-byte units
+  std::vector<uint8_t> options = {};            // zero-padded to a multiple of 4 (<= 40 bytes)
   std::optional<uint8_t> proto = std::nullopt;  // default: from the next layer, else 253
 };
 
 struct Ipv6Opts {
   uint8_t tclass = 0;
-  uint32_t label = 0;              // 20 bits
+  uint32_t label = 0;  // 20 bits
   uint8_t hop_limit = 64;
   std::optional<uint8_t> next_header = std::nullopt;  // default: from the next layer, else 253
 };
@@ -547,8 +547,19 @@ class PacketBuilder {
 
  private:
   enum class Kind {
-    kEth, kVlan, kArp, kIpv4, kIpv6, kIpv6Ext, kIpv6Frag,
-    kTcp, kUdp, kSctp, kIcmp4, kIcmp6, kPayload
+    kEth,
+    kVlan,
+    kArp,
+    kIpv4,
+    kIpv6,
+    kIpv6Ext,
+    kIpv6Frag,
+    kTcp,
+    kUdp,
+    kSctp,
+    kIcmp4,
+    kIcmp6,
+    kPayload
   };
   struct Layer {
     Kind kind;
@@ -572,26 +583,41 @@ class PacketBuilder {
   static uint16_t EtherTypeOf(const Layer* l) {
     if (l == nullptr) return 0x88b5;  // IEEE local experimental
     switch (l->kind) {
-      case Kind::kVlan: return l->number;
-      case Kind::kArp: return 0x0806;
-      case Kind::kIpv4: return 0x0800;
-      case Kind::kIpv6: return 0x86dd;
-      default: return 0x88b5;
+      case Kind::kVlan:
+        return l->number;
+      case Kind::kArp:
+        return 0x0806;
+      case Kind::kIpv4:
+        return 0x0800;
+      case Kind::kIpv6:
+        return 0x86dd;
+      default:
+        return 0x88b5;
     }
   }
   static uint8_t ProtoOf(const Layer* l) {
     if (l == nullptr) return 253;  // RFC 3692 experimental
     switch (l->kind) {
-      case Kind::kIpv4: return 4;
-      case Kind::kIpv6: return 41;
-      case Kind::kIpv6Ext: return static_cast<uint8_t>(l->number);
-      case Kind::kIpv6Frag: return 44;
-      case Kind::kTcp: return 6;
-      case Kind::kUdp: return 17;
-      case Kind::kSctp: return 132;
-      case Kind::kIcmp4: return 1;
-      case Kind::kIcmp6: return 58;
-      default: return 253;
+      case Kind::kIpv4:
+        return 4;
+      case Kind::kIpv6:
+        return 41;
+      case Kind::kIpv6Ext:
+        return static_cast<uint8_t>(l->number);
+      case Kind::kIpv6Frag:
+        return 44;
+      case Kind::kTcp:
+        return 6;
+      case Kind::kUdp:
+        return 17;
+      case Kind::kSctp:
+        return 132;
+      case Kind::kIcmp4:
+        return 1;
+      case Kind::kIcmp6:
+        return 58;
+      default:
+        return 253;
     }
   }
 

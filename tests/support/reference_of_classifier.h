@@ -20,7 +20,7 @@ namespace dpswitch::test {
 class ReferenceOfClassifier {
  public:
   struct Rule {
-    pkt::FlowKey key;    // masked
+    pkt::FlowKey key;  // masked
     pkt::FlowMask mask;
     int32_t priority;
     void* user;
@@ -28,8 +28,7 @@ class ReferenceOfClassifier {
 
   // Same contract as OfClassifier::Insert: replaces an identical
   // (match, priority) rule and returns the old user pointer.
-  void* Insert(const pkt::FlowKey& key, const pkt::FlowMask& mask, int32_t priority,
-               void* user) {
+  void* Insert(const pkt::FlowKey& key, const pkt::FlowMask& mask, int32_t priority, void* user) {
     Rule r;
     pkt::ApplyMask(key, mask, &r.key);
     r.mask = mask;

@@ -12,7 +12,7 @@ int main(int argc, char* argv[]) {
   char a1[] = "--no-huge";
   char a2[] = "-m";
   char a3[] = "512";
-  char a4[] = "--in-memory";
+  char a4[] = "--no-shconf";
   char a5[] = "--no-pci";
   char a6[] = "--log-level=error";
   char a7[] = "-l";

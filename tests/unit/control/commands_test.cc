@@ -90,7 +90,10 @@ TEST_CASE("commands: QuoteArg round-trips through Tokenize", "[commands]") {
       for (std::size_t i = 0; i < len; ++i) a += alphabet[rng() % alphabet.size()];
     }
     std::string line;
-    for (const auto& a : args) line += (line.empty() ? "" : " ") + QuoteArg(a);
+    for (const auto& a : args) {
+      if (!line.empty()) line += ' ';
+      line += QuoteArg(a);
+    }
     INFO(line);
     CHECK(Tok(line) == args);
   }

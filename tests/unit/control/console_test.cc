@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -170,7 +171,8 @@ class Pty {
     REQUIRE(write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size()));
   }
   // Reads the screen until `needle` appears in what was read since the last
-  // Expect (returns all of it), or fails after a timeout.
+  // Expect (returns all of it), or fails after a timeout. The screen is
+  // compared without '\r' and without VT100 escape sequences.
   std::string Expect(std::string_view needle, std::chrono::milliseconds limit = 5s) {
     const auto deadline = Clock::now() + limit;
     while (screen_.find(needle) == std::string::npos) {
@@ -181,7 +183,7 @@ class Pty {
       char buf[4096];
       const ssize_t n = read(master_, buf, sizeof(buf));
       if (n <= 0) break;
-      screen_.append(buf, static_cast<std::size_t>(n));
+      for (ssize_t i = 0; i < n; ++i) Feed(buf[i]);
     }
     INFO("screen: " << screen_);
     REQUIRE(screen_.find(needle) != std::string::npos);
@@ -191,9 +193,23 @@ class Pty {
   }
 
  private:
+  // Drops '\r' and ESC [ ... final-letter sequences, across reads.
+  void Feed(char c) {
+    if (in_escape_) {
+      if (std::isalpha(static_cast<unsigned char>(c)) || c == '~') in_escape_ = false;
+      return;
+    }
+    if (c == '\x1b') {
+      in_escape_ = true;
+      return;
+    }
+    if (c != '\r') screen_ += c;
+  }
+
   int master_ = -1;
   int slave_ = -1;
-  std::string screen_;  // read but not yet consumed by Expect
+  std::string screen_;      // read but not yet consumed by Expect, cleaned
+  bool in_escape_ = false;  // inside an escape sequence
 };
 
 // Runs a console on a thread; if a check fails half-way, hanging up the
@@ -240,6 +256,35 @@ TEST_CASE("console: terminal prompt, completion, commands and Ctrl-D", "[console
   pty.Expect("PORTS-TABLE");
   pty.Type("show pm\tst\t\r");
   pty.Expect("PMD-STATS");
+  pty.Expect("dpswitch> ");
+
+  // TAB on an open choice lists each candidate once, with usage and help.
+  const auto count = [](const std::string& text, std::string_view what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  pty.Type("\t");
+  std::string listing = pty.Expect("dpswitch> ");
+  CHECK(count(listing, "\n echo [[TEXT]]: print TEXT\n") == 1);
+  CHECK(count(listing, "\n fail [no args]: always fails\n") == 1);
+  CHECK(count(listing, "\n show [pmd stats | ports]: see 'help show'\n") == 1);
+  CHECK(count(listing, "\n quit [no args]") == 1);
+  CHECK(count(listing, "\n ") == 6);  // echo exit fail help quit show, nothing else
+  pty.Type("show \t");
+  listing = pty.Expect("dpswitch> show ");
+  CHECK(count(listing, "\n pmd [stats]: see 'help show pmd'\n") == 1);
+  CHECK(count(listing, "\n ports [no args]: ports\n") == 1);
+  CHECK(count(listing, "\n ") == 2);
+  pty.Type("ports \t");
+  listing = pty.Expect("dpswitch> show ports ");
+  CHECK(count(listing, "[RETURN]") == 1);
+  pty.Type("\x03");  // Ctrl-C: abandon the line
+  pty.Expect("dpswitch> ");
+  pty.Type("echo \t");
+  listing = pty.Expect("dpswitch> echo ");
+  CHECK(count(listing, " [[TEXT]]: print TEXT") == 1);
+  pty.Type("\x03");  // Ctrl-C: abandon the line
 
   // Commands without arguments, errors, unknown commands.
   pty.Type("fail\r");
@@ -249,13 +294,14 @@ TEST_CASE("console: terminal prompt, completion, commands and Ctrl-D", "[console
 
   // Lines with '#' inside reach the registry whole.
   pty.Type("echo a#b\r");
-  pty.Expect("a#b\r\n");
+  pty.Expect("a#b\n");
 
   // Ctrl-C abandons the line being typed.
   pty.Type("echo never\x03");
   pty.Type("echo after-ctrl-c\r");
-  const std::string screen = pty.Expect("after-ctrl-c\r\n");
-  CHECK(screen.find("never\r\n") == std::string::npos);
+  const std::string screen = pty.Expect("after-ctrl-c\n");
+  CHECK(screen.find("echo never\n") != std::string::npos);  // typed...
+  CHECK(screen.find("\nnever\n") == std::string::npos);    // ...but never run
 
   // Ctrl-D on an empty line ends the console and calls on_exit.
   pty.Type("\x04");

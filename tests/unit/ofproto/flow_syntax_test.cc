@@ -4,7 +4,6 @@
 #include "ofproto/flow_syntax.h"
 
 #include <catch2/catch.hpp>
-
 #include <random>
 #include <set>
 #include <string>
@@ -92,7 +91,8 @@ const FieldCase kFieldCases[] = {
     {"arp,nw_src=10.0.0.0/24", "arp,arp_spa=10.0.0.0/24"},
     {"arp,arp_tpa=10.0.0.2/31", "arp,arp_tpa=10.0.0.2/31"},
     {"arp,arp_sha=00:00:00:00:00:01", "arp,arp_sha=00:00:00:00:00:01"},
-    {"arp,arp_tha=00:00:00:00:00:02/ff:ff:ff:00:00:00", "arp,arp_tha=00:00:00:00:00:00/ff:ff:ff:00:00:00"},
+    {"arp,arp_tha=00:00:00:00:00:02/ff:ff:ff:00:00:00",
+     "arp,arp_tha=00:00:00:00:00:00/ff:ff:ff:00:00:00"},
     {"tcp,tp_src=80", "tcp,tp_src=80"},
     {"udp,tp_dst=0x50/0xfff0", "udp,tp_dst=0x50/0xfff0"},
     {"sctp,tp_src=9", "sctp,tp_src=9"},
@@ -226,13 +226,11 @@ TEST_CASE("flow syntax: every action round-trips", "[flow_syntax]") {
       {"", "set_queue:3", "set_queue:3"},
       {"", "drop", "drop"},
       {"", "", "drop"},
-      {"ip",
-       "set_field:10.0.0.1->nw_dst,output:1 resubmit(,2),write_metadata:0x1/0x1,goto_table:3",
+      {"ip", "set_field:10.0.0.1->nw_dst,output:1 resubmit(,2),write_metadata:0x1/0x1,goto_table:3",
        "set_field:10.0.0.1->nw_dst,output:1,resubmit(,2),write_metadata:0x1/0x1,goto_table:3"},
   };
   for (const ActionCase& c : cases) {
-    const std::string text =
-        std::string(c.match) + (*c.match ? "," : "") + "actions=" + c.actions;
+    const std::string text = std::string(c.match) + (*c.match ? "," : "") + "actions=" + c.actions;
     CAPTURE(text);
     const FlowSpec s = ParseFlow(text);
     REQUIRE(FormatActions(s.instructions) == c.expected);

@@ -5,17 +5,15 @@
 // loops, set_field, VLAN and TTL actions, outputs) and random packets, by
 // sampling packets inside each megaflow: the key with every bit outside wc
 // re-randomised.
-#include "ofproto/pipeline.h"
-
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "ofproto/pipeline.h"
 #include "packet/dp_actions.h"
 
 namespace {
@@ -40,17 +38,19 @@ class Rng {
 
 // Value pools shared by rules and packets, so they meet.
 const char* const kMacs[] = {"00:00:00:00:00:01", "00:00:00:00:00:02", "02:aa:bb:cc:dd:ee"};
-const char* const kNets[] = {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.3", "10.1.2.0/24",
-                             "192.168.0.0/16", "192.168.1.1"};
-const char* const kAddrs[] = {"10.1.2.3", "10.1.9.9", "10.200.0.1", "192.168.1.1",
-                              "192.168.7.7", "172.16.0.1"};
+const char* const kNets[] = {"10.0.0.0/8",  "10.1.0.0/16",    "10.1.2.3",
+                             "10.1.2.0/24", "192.168.0.0/16", "192.168.1.1"};
+const char* const kAddrs[] = {"10.1.2.3",    "10.1.9.9",    "10.200.0.1",
+                              "192.168.1.1", "192.168.7.7", "172.16.0.1"};
 const char* const kNets6[] = {"2001:db8::/32", "2001:db8::1", "fe80::/10"};
 const char* const kPorts[] = {"80", "443", "53", "0x50/0xfff0", "0/0xff00"};
 
 enum class Proto { kNone, kIp, kTcp, kUdp, kIcmp, kArp, kIpv6, kTcp6, kUdp6 };
 const char* const kProtoText[] = {"", "ip", "tcp", "udp", "icmp", "arp", "ipv6", "tcp6", "udp6"};
 
-bool IsIp4(Proto p) { return p == Proto::kIp || p == Proto::kTcp || p == Proto::kUdp || p == Proto::kIcmp; }
+bool IsIp4(Proto p) {
+  return p == Proto::kIp || p == Proto::kTcp || p == Proto::kUdp || p == Proto::kIcmp;
+}
 bool IsIp6(Proto p) { return p == Proto::kIpv6 || p == Proto::kTcp6 || p == Proto::kUdp6; }
 bool HasPorts(Proto p) {
   return p == Proto::kTcp || p == Proto::kUdp || p == Proto::kTcp6 || p == Proto::kUdp6;
@@ -62,22 +62,31 @@ std::string RandomMatch(Rng& r, Proto proto) {
   const uint32_t n = r.Below(4);
   for (uint32_t i = 0; i < n; i++) {
     switch (r.Below(9)) {
-      case 0: f.push_back("in_port=" + std::to_string(1 + r.Below(5))); break;
-      case 1: f.push_back(std::string(r.Chance(50) ? "dl_src=" : "dl_dst=") + r.Pick(kMacs)); break;
+      case 0:
+        f.push_back("in_port=" + std::to_string(1 + r.Below(5)));
+        break;
+      case 1:
+        f.push_back(std::string(r.Chance(50) ? "dl_src=" : "dl_dst=") + r.Pick(kMacs));
+        break;
       case 2: {
         const char* vlans[] = {"dl_vlan=5", "dl_vlan=9", "vlan_tci=0x0000",
                                "vlan_tci=0x1000/0x1000", "dl_vlan_pcp=3"};
         f.emplace_back(r.Pick(vlans));
         break;
       }
-      case 3: f.push_back(r.Chance(50) ? "metadata=0x1/0xff" : "metadata=0x2"); break;
+      case 3:
+        f.push_back(r.Chance(50) ? "metadata=0x1/0xff" : "metadata=0x2");
+        break;
       default:
         if (IsIp4(proto)) {
           const char* l3[] = {"nw_src=", "nw_dst=", "nw_dst=", "nw_ttl=", "nw_tos="};
           const std::string k = r.Pick(l3);
-          if (k == "nw_ttl=") f.push_back(k + (r.Chance(50) ? "63" : "64"));
-          else if (k == "nw_tos=") f.push_back(k + (r.Chance(50) ? "0" : "32"));
-          else f.push_back(k + r.Pick(kNets));
+          if (k == "nw_ttl=")
+            f.push_back(k + (r.Chance(50) ? "63" : "64"));
+          else if (k == "nw_tos=")
+            f.push_back(k + (r.Chance(50) ? "0" : "32"));
+          else
+            f.push_back(k + r.Pick(kNets));
         } else if (IsIp6(proto)) {
           f.push_back(std::string(r.Chance(50) ? "ipv6_src=" : "ipv6_dst=") + r.Pick(kNets6));
         } else if (proto == Proto::kArp) {
@@ -107,10 +116,11 @@ std::string RandomMatch(Rng& r, Proto proto) {
 std::string RandomAction(Rng& r, Proto proto, int table, int n_tables) {
   switch (r.Below(16)) {
     case 0:
-    case 1: return "output:" + std::to_string(1 + r.Below(6));
+    case 1:
+      return "output:" + std::to_string(1 + r.Below(6));
     case 2: {
-      const char* reserved[] = {"in_port", "flood", "all", "normal", "local", "controller",
-                                "set_queue:1"};
+      const char* reserved[] = {"in_port", "flood",      "all",        "normal",
+                                "local",   "controller", "set_queue:1"};
       return r.Pick(reserved);
     }
     case 3:
@@ -129,20 +139,27 @@ std::string RandomAction(Rng& r, Proto proto, int table, int n_tables) {
         c.push_back("set_field:63->nw_ttl");
       }
       if (IsIp6(proto)) c.push_back("set_field:2001:db8::1->ipv6_src");
-      if (HasPorts(proto)) c.push_back("set_field:" + std::to_string(r.Chance(50) ? 80 : 443) + "->tp_dst");
-      if (proto == Proto::kArp) c.push_back(std::string("set_field:") + r.Pick(kAddrs) + "->arp_tpa");
+      if (HasPorts(proto))
+        c.push_back("set_field:" + std::to_string(r.Chance(50) ? 80 : 443) + "->tp_dst");
+      if (proto == Proto::kArp)
+        c.push_back(std::string("set_field:") + r.Pick(kAddrs) + "->arp_tpa");
       return c[r.Below(static_cast<uint32_t>(c.size()))];
     }
-    case 5: return "mod_vlan_vid:" + std::to_string(r.Chance(50) ? 5 : 9);
-    case 6: return "mod_vlan_pcp:3";
-    case 7: return r.Chance(50) ? "push_vlan:0x8100" : "pop_vlan";
-    case 8: return "dec_ttl";
+    case 5:
+      return "mod_vlan_vid:" + std::to_string(r.Chance(50) ? 5 : 9);
+    case 6:
+      return "mod_vlan_pcp:3";
+    case 7:
+      return r.Chance(50) ? "push_vlan:0x8100" : "pop_vlan";
+    case 8:
+      return "dec_ttl";
     default: {
       // resubmit anywhere (loops allowed), sometimes with a new in_port.
       const int t = r.Chance(90) ? table + 1 + static_cast<int>(r.Below(2))
                                  : static_cast<int>(r.Below(static_cast<uint32_t>(n_tables)));
       if (t >= n_tables) return "output:" + std::to_string(1 + r.Below(5));
-      if (r.Chance(25)) return "resubmit(" + std::to_string(1 + r.Below(5)) + "," + std::to_string(t) + ")";
+      if (r.Chance(25))
+        return "resubmit(" + std::to_string(1 + r.Below(5)) + "," + std::to_string(t) + ")";
       return "resubmit(," + std::to_string(t) + ")";
     }
   }
@@ -150,8 +167,12 @@ std::string RandomAction(Rng& r, Proto proto, int table, int n_tables) {
 
 std::unique_ptr<Pipeline> RandomPipeline(Rng& r, int* n_rules) {
   auto p = std::make_unique<Pipeline>();
-  p->SetPorts({{1, 0, true, "p1"}, {2, 1, true, "p2"}, {3, 2, true, "p3"}, {4, 3, true, "p4"},
-               {5, 4, false, "p5"}, {kPortLocal, 5, true, "br0"}});
+  p->SetPorts({{1, 0, true, "p1"},
+               {2, 1, true, "p2"},
+               {3, 2, true, "p3"},
+               {4, 3, true, "p4"},
+               {5, 4, false, "p5"},
+               {kPortLocal, 5, true, "br0"}});
   const int n_tables = 3 + static_cast<int>(r.Below(4));
   for (int t = 0; t < n_tables; t++) {
     const int rules = 2 + static_cast<int>(r.Below(10));
@@ -159,17 +180,16 @@ std::unique_ptr<Pipeline> RandomPipeline(Rng& r, int* n_rules) {
       // Mostly a catch-all first, so fewer packets simply miss.
       const bool catch_all = i == 0 && r.Chance(80);
       const Proto proto = catch_all ? Proto::kNone : static_cast<Proto>(r.Below(9));
-      std::string text = "table=" + std::to_string(t) + ",priority=" +
-                         std::to_string(catch_all ? 0 : r.Below(60)) + "," +
+      std::string text = "table=" + std::to_string(t) +
+                         ",priority=" + std::to_string(catch_all ? 0 : r.Below(60)) + "," +
                          (catch_all ? std::string() : RandomMatch(r, proto)) + "actions=";
       const uint32_t n_actions = r.Chance(10) ? 0 : 1 + r.Below(3);
-      for (uint32_t a = 0; a < n_actions; a++)
-        text += RandomAction(r, proto, t, n_tables) + ",";
+      for (uint32_t a = 0; a < n_actions; a++) text += RandomAction(r, proto, t, n_tables) + ",";
       if (r.Chance(25)) text += r.Chance(50) ? "write_metadata:0x1/0xff," : "write_metadata:0x2,";
-      if (t + 1 < n_tables && r.Chance(40))
-        text += "goto_table:" + std::to_string(t + 1 + static_cast<int>(r.Below(2)) <= n_tables - 1
-                                                    ? t + 1 + static_cast<int>(r.Below(2))
-                                                    : t + 1) + ",";
+      if (t + 1 < n_tables && r.Chance(40)) {
+        const int target = std::min(n_tables - 1, t + 1 + static_cast<int>(r.Below(2)));
+        text += "goto_table:" + std::to_string(target) + ",";
+      }
       if (text.back() == ',') text.pop_back();
       CAPTURE(text);
       p->AddFlow(text);
@@ -190,11 +210,13 @@ pkt::FlowKey RandomPacket(Rng& r) {
   pkt::FlowKey k;
   k.Clear();
   k.in_port = 1 + r.Below(5);
-  const uint8_t macs[3][6] = {{0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 2}, {2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}};
+  const uint8_t macs[3][6] = {
+      {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 2}, {2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}};
   std::memcpy(k.eth_src, macs[r.Below(3)], 6);
   std::memcpy(k.eth_dst, macs[r.Below(3)], 6);
   if (r.Chance(40))
-    k.vlan_tci = static_cast<uint16_t>(pkt::kVlanPresent | (r.Below(8) << 13) | (r.Chance(50) ? 5 : 9));
+    k.vlan_tci =
+        static_cast<uint16_t>(pkt::kVlanPresent | (r.Below(8) << 13) | (r.Chance(50) ? 5 : 9));
   switch (r.Below(6)) {
     case 0:
     case 1:
@@ -238,7 +260,9 @@ pkt::FlowKey RandomPacket(Rng& r) {
       k.nw_src = ParseIp(r.Pick(kAddrs));
       k.nw_dst = ParseIp(r.Pick(kAddrs));
       break;
-    default: k.eth_type = r.Chance(50) ? 0x88cc : static_cast<uint16_t>(r.U64()); break;
+    default:
+      k.eth_type = r.Chance(50) ? 0x88cc : static_cast<uint16_t>(r.U64());
+      break;
   }
   return k;
 }
@@ -249,16 +273,21 @@ std::string Bytes(const std::vector<pkt::DpAction>& acts) {
   for (const auto& a : acts) {
     out += std::to_string(static_cast<int>(a.type)) + ":";
     switch (a.type) {
-      case pkt::DpActionType::kOutput: out += std::to_string(a.port); break;
+      case pkt::DpActionType::kOutput:
+        out += std::to_string(a.port);
+        break;
       case pkt::DpActionType::kSetField:
         out += std::to_string(static_cast<int>(a.field)) + "=" + std::to_string(a.value.u) + "/" +
                std::to_string(a.mask.u) + "/" +
                std::string(reinterpret_cast<const char*>(a.value.bytes), 16) +
                std::string(reinterpret_cast<const char*>(a.mask.bytes), 16);
         break;
-      case pkt::DpActionType::kPushVlan: out += std::to_string(a.tpid) + "/" + std::to_string(a.tci); break;
+      case pkt::DpActionType::kPushVlan:
+        out += std::to_string(a.tpid) + "/" + std::to_string(a.tci);
+        break;
       case pkt::DpActionType::kPopVlan:
-      case pkt::DpActionType::kDecTtl: break;
+      case pkt::DpActionType::kDecTtl:
+        break;
     }
     out += ";";
   }
@@ -280,7 +309,7 @@ TEST_CASE("megaflow invariant on random pipelines", "[megaflow]") {
   int n_rules = 0;
   uint64_t translations = 0, dropped = 0, depth = 0, tp_wild = 0;
   uint64_t seen[5] = {};
-  for (int pipe = 0; pipe < 200; pipe++) {
+  for (int pipe = 0; pipe < 400; pipe++) {
     const auto p = RandomPipeline(r, &n_rules);
     for (int pk = 0; pk < 150; pk++) {
       const pkt::FlowKey key = RandomPacket(r);

@@ -3,12 +3,12 @@
 // dump-flows order and round trip, versioning.
 #include "ofproto/pipeline.h"
 
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 namespace {
 

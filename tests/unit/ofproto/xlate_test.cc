@@ -2,16 +2,15 @@
 // Translation through the OpenFlow tables: goto_table, resubmit, multi-table
 // pipelines, set_field seen by later tables, FLOOD/ALL, drops, limits, VLAN
 // and TTL semantics, and the wildcards each decision leaves in the mask.
-#include "ofproto/pipeline.h"
+#include "ofproto/xlate.h"
 
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "ofproto/field_text.h"
-#include "ofproto/xlate.h"
+#include "ofproto/pipeline.h"
 #include "packet/dp_actions.h"
 
 namespace {
@@ -21,8 +20,11 @@ namespace pkt = dpswitch::pkt;
 
 // Ports 1..4 with datapath indexes 11..14; port 4 is down.
 void SetupPorts(Pipeline* p) {
-  p->SetPorts({{3, 13, true, "p3"}, {1, 11, true, "p1"}, {2, 12, true, "p2"},
-               {4, 14, false, "p4"}, {kPortLocal, 10, true, "br0"}});
+  p->SetPorts({{3, 13, true, "p3"},
+               {1, 11, true, "p1"},
+               {2, 12, true, "p2"},
+               {4, 14, false, "p4"},
+               {kPortLocal, 10, true, "br0"}});
 }
 
 std::string Describe(const std::vector<pkt::DpAction>& acts) {
@@ -30,7 +32,9 @@ std::string Describe(const std::vector<pkt::DpAction>& acts) {
   for (const pkt::DpAction& a : acts) {
     if (!out.empty()) out += ',';
     switch (a.type) {
-      case pkt::DpActionType::kOutput: out += "out:" + std::to_string(a.port); break;
+      case pkt::DpActionType::kOutput:
+        out += "out:" + std::to_string(a.port);
+        break;
       case pkt::DpActionType::kSetField: {
         const pkt::FieldInfo& f = pkt::GetField(a.field);
         out += std::string("set:") + f.name + "=" + FormatFieldValue(f, a.value, a.mask);
@@ -42,8 +46,12 @@ std::string Describe(const std::vector<pkt::DpAction>& acts) {
         out += buf;
         break;
       }
-      case pkt::DpActionType::kPopVlan: out += "pop"; break;
-      case pkt::DpActionType::kDecTtl: out += "dec_ttl"; break;
+      case pkt::DpActionType::kPopVlan:
+        out += "pop";
+        break;
+      case pkt::DpActionType::kDecTtl:
+        out += "dec_ttl";
+        break;
     }
   }
   return out;
@@ -106,8 +114,9 @@ TEST_CASE("xlate: outputs, reserved ports and drops", "[xlate]") {
   REQUIRE(Run(Make({"actions=all"}), k).actions == "out:12,out:13,out:10");
   REQUIRE(Run(Make({"actions=normal"}), k).actions == "out:12,out:13,out:10");
   REQUIRE(Run(Make({"actions=local"}), k).actions == "out:10");
-  REQUIRE(Run(Make({"actions=output:4"}), k).actions == "out:14");  // explicit output ignores link state
-  REQUIRE(Run(Make({"actions=output:99"}), k).actions == "");      // unknown port
+  REQUIRE(Run(Make({"actions=output:4"}), k).actions ==
+          "out:14");                                           // explicit output ignores link state
+  REQUIRE(Run(Make({"actions=output:99"}), k).actions == "");  // unknown port
   REQUIRE(Run(Make({"actions=controller,set_queue:1"}), k).actions == "");
   REQUIRE(Run(Make({"actions=drop"}), k).actions == "");
   REQUIRE(Run(Make({"arp,actions=output:2"}), k).actions == "");  // table miss
@@ -217,7 +226,8 @@ TEST_CASE("xlate: recursion and lookup limits drop the packet", "[xlate]") {
   Pipeline deep;
   SetupPorts(&deep);
   for (int t = 0; t < 63; t++)
-    deep.AddFlow("table=" + std::to_string(t) + ",actions=resubmit(," + std::to_string(t + 1) + ")");
+    deep.AddFlow("table=" + std::to_string(t) + ",actions=resubmit(," + std::to_string(t + 1) +
+                 ")");
   deep.AddFlow("table=63,actions=output:2");
   REQUIRE(Run(deep, k).actions == "out:12");
   deep.AddFlow("table=63,actions=resubmit(,64)");
@@ -273,9 +283,9 @@ TEST_CASE("xlate: dec_ttl", "[xlate]") {
   REQUIRE(arp.wc.bits.eth_type == 0xffff);
 
   // A later match on the TTL sees the decremented value and needs all of it.
-  const auto q = Make({"table=0,ip,actions=dec_ttl,goto_table:1",
-                           "table=1,ip,nw_ttl=63,actions=output:2",
-                           "table=1,priority=0,actions=output:3"});
+  const auto q =
+      Make({"table=0,ip,actions=dec_ttl,goto_table:1", "table=1,ip,nw_ttl=63,actions=output:2",
+            "table=1,priority=0,actions=output:3"});
   const Result r = Run(q, Tcp(1, 1, 2, 3, 4));
   REQUIRE(r.actions == "dec_ttl,out:12");
   REQUIRE(r.wc.bits.nw_ttl == 0xff);

@@ -6,12 +6,12 @@
 
 #include "packet/field.h"
 
-#include <catch2/catch.hpp>
-
 #include <bit>
 #include <cstring>
 #include <random>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 namespace dpswitch::pkt {
 namespace {

@@ -6,13 +6,12 @@
 
 #include "support/packet_builder.h"
 
-#include <catch2/catch.hpp>
-
-#include <rte_hash_crc.h>
-#include <rte_ip.h>
-
 #include <cstring>
 #include <string>
+
+#include <catch2/catch.hpp>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
 
 namespace dpswitch::test {
 namespace {
@@ -86,16 +85,16 @@ TEST_CASE("CRC32c reference matches RFC 3720 vectors and rte_hash_crc", "[builde
   for (int i = 0; i < 32; i++) buf[i] = static_cast<uint8_t>(31 - i);
   CHECK(Crc32c(buf, 32) == 0x113fdb5cu);
   // DPDK's CRC (what rewrite.cc uses) is the same function, raw.
-  for (uint32_t n = 0; n <= 32; n++)
-    CHECK((~rte_hash_crc(buf, n, 0xffffffff)) == Crc32c(buf, n));
+  for (uint32_t n = 0; n <= 32; n++) CHECK((~rte_hash_crc(buf, n, 0xffffffff)) == Crc32c(buf, n));
 }
 
 TEST_CASE("SCTP checksum bytes match packets from other stacks", "[builder]") {
   // An INIT made by scapy, and a bare common header from pion/sctp's tests:
   // the stored bytes are the CRC in little-endian order.
-  const std::vector<uint8_t> scapy_init = {
-      0x13, 0x88, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00, 0x16, 0xde, 0x25, 0x9a, 0x01, 0x00, 0x00, 0x14,
-      0x12, 0x34, 0x56, 0x78, 0x00, 0x01, 0xa0, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00, 0x10, 0x00};
+  const std::vector<uint8_t> scapy_init = {0x13, 0x88, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00,
+                                           0x16, 0xde, 0x25, 0x9a, 0x01, 0x00, 0x00, 0x14,
+                                           0x12, 0x34, 0x56, 0x78, 0x00, 0x01, 0xa0, 0x00,
+                                           0x04, 0x00, 0x04, 0x00, 0x00, 0x00, 0x10, 0x00};
   const std::vector<uint8_t> pion_header = {0x13, 0x88, 0x13, 0x88, 0x00, 0x00,
                                             0x00, 0x00, 0x06, 0xa9, 0x00, 0xe1};
   for (const auto* v : {&scapy_init, &pion_header}) {
@@ -195,7 +194,7 @@ TEST_CASE("builder chains types and fills lengths", "[builder]") {
   CHECK(p[86] == 17);                              // fragment → UDP
   CHECK(GetBe16(&p[88]) == 1);                     // offset 0, M
   CHECK(GetBe32(&p[90]) == 77);
-  CHECK(GetBe16(&p[o.l4 + 4]) == 13);              // UDP length
+  CHECK(GetBe16(&p[o.l4 + 4]) == 13);  // UDP length
   for (size_t i = o.l3_end; i < p.size(); i++) REQUIRE(p[i] == 0);
   // First fragments are not checked (the L4 checksum covers the datagram).
   CHECK(ChecksumErrors(p) == "");
@@ -215,8 +214,8 @@ TEST_CASE("builder chains types and fills lengths", "[builder]") {
 }
 
 TEST_CASE("ARP one-liner", "[builder]") {
-  const auto p = BuildArp(1, ParseMac("00:00:00:00:00:01"), ParseIp4("10.0.0.1"),
-                          MacAddr{}, ParseIp4("10.0.0.2"));
+  const auto p = BuildArp(1, ParseMac("00:00:00:00:00:01"), ParseIp4("10.0.0.1"), MacAddr{},
+                          ParseIp4("10.0.0.2"));
   REQUIRE(p.size() == 60);
   CHECK(std::equal(p.begin(), p.begin() + 6, kBroadcastMac.begin()));
   CHECK(GetBe16(&p[12]) == 0x0806);

@@ -7,8 +7,6 @@
 
 #include "packet/parser.h"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -16,6 +14,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "packet/field.h"
 #include "support/packet_builder.h"
@@ -176,7 +176,8 @@ TEST_CASE("SCTP, ICMP and other IPv4 protocols", "[parser]") {
   want.nw_ttl = 64;
 
   SECTION("SCTP") {
-    const Result r = Parse(PacketBuilder().Eth().Ipv4(kIpA, kIpB).Sctp(36412, 2905).Payload(16).Build());
+    const Result r =
+        Parse(PacketBuilder().Eth().Ipv4(kIpA, kIpB).Sctp(36412, 2905).Payload(16).Build());
     want.nw_proto = 132;
     want.tp_src = 36412;
     want.tp_dst = 2905;
@@ -311,7 +312,8 @@ TEST_CASE("VLAN tags", "[parser]") {
 
 TEST_CASE("802.3 length frames report eth_type 0x05ff", "[parser]") {
   for (uint16_t len : {uint16_t{0}, uint16_t{46}, uint16_t{0x05dc}, uint16_t{0x05ff}}) {
-    auto p = PacketBuilder().Eth(test::kDefaultDstMac, test::kDefaultSrcMac, len).Payload(46).Build();
+    auto p =
+        PacketBuilder().Eth(test::kDefaultDstMac, test::kDefaultSrcMac, len).Payload(46).Build();
     Result r = Parse(p);
     FlowKey want = BaseKey();
     want.eth_type = 0x05ff;
@@ -324,7 +326,8 @@ TEST_CASE("802.3 length frames report eth_type 0x05ff", "[parser]") {
     CHECK(r.key.vlan_tci == (3 | kVlanPresent));
   }
   // 0x0600 is the first ethertype.
-  const Result r = Parse(PacketBuilder().Eth(test::kDefaultDstMac, test::kDefaultSrcMac, 0x0600).Build());
+  const Result r =
+      Parse(PacketBuilder().Eth(test::kDefaultDstMac, test::kDefaultSrcMac, 0x0600).Build());
   CHECK(r.key.eth_type == 0x0600);
 }
 
@@ -375,7 +378,8 @@ TEST_CASE("IPv6", "[parser]") {
   const test::Ipv6Opts o{.tclass = 0xb9, .label = 0xabcde, .hop_limit = 3};
 
   SECTION("UDP") {
-    const Result r = Parse(PacketBuilder().Eth().Ipv6(kIp6A, kIp6B, o).Udp(546, 547).Payload(9).Build());
+    const Result r =
+        Parse(PacketBuilder().Eth().Ipv6(kIp6A, kIp6B, o).Udp(546, 547).Payload(9).Build());
     want.nw_proto = 17;
     want.tp_src = 546;
     want.tp_dst = 547;
@@ -457,8 +461,7 @@ TEST_CASE("IPv6", "[parser]") {
   }
 }
 
-TEST_CASE("malformed IPv4 headers are kParseBadL3 or kParseTruncL3 with no L3 fields",
-          "[parser]") {
+TEST_CASE("malformed IPv4 headers are kParseBadL3 or kParseTruncL3 with no L3 fields", "[parser]") {
   const auto good = PacketBuilder().Eth().Vlan(9).Ipv4(kIpA, kIpB).Tcp(1, 2).Payload(10).Build();
   const size_t l3 = 18;
   auto check = [&](const std::vector<uint8_t>& p, uint32_t err) {
@@ -485,9 +488,9 @@ TEST_CASE("malformed IPv4 headers are kParseBadL3 or kParseTruncL3 with no L3 fi
   SetIp4Len(p, l3, static_cast<uint16_t>(p.size() - l3 + 1));  // longer than the frame
   check(p, kParseTruncL3);
   p = good;
+  SetIp4Len(p, l3, 60);
   p[l3] = 0x4f;  // IHL 15: 60 bytes, more than the 50 present
   p.resize(l3 + 50);
-  SetIp4Len(p, l3, 60);
   check(p, kParseTruncL3);
 }
 
@@ -632,18 +635,38 @@ std::vector<Sample> Samples() {
   const MacAddr m = ParseMac("00:11:22:33:44:55");
   add("udp4", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Udp(1, 2).Payload(5), kIp);
   add("udp4 padded", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Udp(1, 2).PadTo(64), kIp);
-  add("tcp4 options", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.options = {7, 7}}).Tcp(1, 2, 0x3f, 1, 1, 8).Payload(3), kIp);
+  add("tcp4 options",
+      PacketBuilder()
+          .Eth()
+          .Ipv4(kIpA, kIpB, {.options = {7, 7}})
+          .Tcp(1, 2, 0x3f, 1, 1, 8)
+          .Payload(3),
+      kIp);
   add("sctp4", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Sctp(1, 2).Payload(16), kIp);
   add("icmp4", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Icmp4(0, 0).Payload(8), kIp);
-  add("ipv4 first frag", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.mf = true}).Udp(1, 2).Payload(8), kIp);
-  add("ipv4 later frag", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.frag_offset = 3, .proto = 6}).Payload(8), kIp);
+  add("ipv4 first frag", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.mf = true}).Udp(1, 2).Payload(8),
+      kIp);
+  add("ipv4 later frag",
+      PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.frag_offset = 3, .proto = 6}).Payload(8), kIp);
   add("gre4", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.proto = 47}).Payload(8), kIp);
   add("vlan udp4", PacketBuilder().Eth().Vlan(0xe123).Ipv4(kIpA, kIpB).Udp(1, 2).Payload(5), kIp);
-  add("qinq tcp6", PacketBuilder().Eth().Vlan(10, 0x88a8).Vlan(20).Ipv6(kIp6A, kIp6B).Tcp(1, 2).Payload(2), kIp);
+  add("qinq tcp6",
+      PacketBuilder().Eth().Vlan(10, 0x88a8).Vlan(20).Ipv6(kIp6A, kIp6B).Tcp(1, 2).Payload(2), kIp);
   add("tcp6", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Tcp(1, 2), kIp);
-  add("udp6 ext", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Ext(0).Ipv6Ext(43, 24).Ipv6Ext(60, 16).Udp(1, 2).Payload(3), kIp);
-  add("ipv6 first frag", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(0, true).Sctp(1, 2), kIp);
-  add("ipv6 later frag", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(9, false, 1, 17).Payload(8), kIp);
+  add("udp6 ext",
+      PacketBuilder()
+          .Eth()
+          .Ipv6(kIp6A, kIp6B)
+          .Ipv6Ext(0)
+          .Ipv6Ext(43, 24)
+          .Ipv6Ext(60, 16)
+          .Udp(1, 2)
+          .Payload(3),
+      kIp);
+  add("ipv6 first frag", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(0, true).Sctp(1, 2),
+      kIp);
+  add("ipv6 later frag",
+      PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(9, false, 1, 17).Payload(8), kIp);
   add("icmp6", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Icmp6(128, 0).Payload(4), kIp);
   add("arp", PacketBuilder().Eth().Arp(2, m, kIpA, m, kIpB).PadTo(60), kArp);
   add("vlan arp", PacketBuilder().Eth().Vlan(3).Arp(1, m, kIpA, m, kIpB), kArp);
@@ -652,8 +675,7 @@ std::vector<Sample> Samples() {
   return out;
 }
 
-TEST_CASE("every prefix of every packet kind parses safely and keeps earlier fields",
-          "[parser]") {
+TEST_CASE("every prefix of every packet kind parses safely and keeps earlier fields", "[parser]") {
   for (const Sample& s : Samples()) {
     const Result full = Parse(s.pkt);
     INFO(s.name);
@@ -749,7 +771,8 @@ TEST_CASE("mutated and random packets keep the layout invariants", "[parser]") {
     for (int i = 0; i < flips; i++) {
       // Mostly the headers, where lengths and types live.
       const size_t pos = rng() % std::min<size_t>(p.size(), rng() % 2 ? 64 : p.size());
-      p[pos] = rng() % 3 ? static_cast<uint8_t>(rng()) : static_cast<uint8_t>(p[pos] ^ (1u << (rng() % 8)));
+      p[pos] = rng() % 3 ? static_cast<uint8_t>(rng())
+                         : static_cast<uint8_t>(p[pos] ^ (1u << (rng() % 8)));
     }
     const size_t n = rng() % 4 ? p.size() : rng() % (p.size() + 1);
     INFO("iteration " << iter << "\n" << test::HexDump(p.data(), n));

@@ -11,11 +11,6 @@
 
 #include "packet/rewrite.h"
 
-#include <catch2/catch.hpp>
-
-#include <rte_ip.h>
-#include <rte_mbuf.h>
-
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -23,6 +18,10 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
 
 #include "packet/field.h"
 #include "packet/parser.h"
@@ -59,8 +58,8 @@ Pkt Load(const std::vector<uint8_t>& bytes, uint16_t headroom = RTE_PKTMBUF_HEAD
   Pkt p;
   p.m = test::ToMbuf(bytes, headroom);
   REQUIRE(p.m);
-  ParsePacket(rte_pktmbuf_mtod(p.m.get(), const uint8_t*), rte_pktmbuf_data_len(p.m.get()),
-              kInPort, &p.key, &p.layout);
+  ParsePacket(rte_pktmbuf_mtod(p.m.get(), const uint8_t*), rte_pktmbuf_data_len(p.m.get()), kInPort,
+              &p.key, &p.layout);
   return p;
 }
 
@@ -108,10 +107,13 @@ void Apply(Pkt& p, const DpAction& a) { SetField(p.m.get(), &p.layout, &p.key, a
 // A copy whose first fragment is marked unfragmented, so ChecksumErrors
 // checks its L4 checksum too (the builder computed it over the bytes present).
 std::vector<uint8_t> Unfragment(std::vector<uint8_t> p) {
+  if (p.size() < 14) return p;
   size_t ofs = 12;
-  while (GetBe16(&p[ofs]) == 0x8100 || GetBe16(&p[ofs]) == 0x88a8) ofs += 4;
+  while ((GetBe16(&p[ofs]) == 0x8100 || GetBe16(&p[ofs]) == 0x88a8) && ofs + 6 <= p.size())
+    ofs += 4;
   const size_t l3 = ofs + 2;
-  if (GetBe16(&p[ofs]) == 0x0800 && p.size() >= l3 + 20 && (GetBe16(&p[l3 + 6]) & 0x3fff) == 0x2000) {
+  if (GetBe16(&p[ofs]) == 0x0800 && p.size() >= l3 + 20 &&
+      (GetBe16(&p[l3 + 6]) & 0x3fff) == 0x2000) {
     p[l3 + 6] &= 0xdf;
     p[l3 + 10] = p[l3 + 11] = 0;
     PutBe16(&p[l3 + 10], test::InetChecksum(&p[l3], (p[l3] & 0xfu) * 4));
@@ -219,7 +221,8 @@ TEST_CASE("set Ethernet addresses", "[rewrite]") {
 }
 
 TEST_CASE("set VLAN TCI, VID and PCP on the outer tag", "[rewrite]") {
-  Pkt p = Load(PacketBuilder().Eth().Vlan(0x3001, 0x88a8).Vlan(0x0222).Ipv4(kIpA, kIpB).Udp(1, 2).Build());
+  Pkt p = Load(
+      PacketBuilder().Eth().Vlan(0x3001, 0x88a8).Vlan(0x0222).Ipv4(kIpA, kIpB).Udp(1, 2).Build());
   Apply(p, Set(FieldId::kVlanVid, 0x123));
   CHECK(GetBe16(&Bytes(p)[14]) == 0x3123);
   Apply(p, Set(FieldId::kVlanPcp, 6));
@@ -250,10 +253,12 @@ TEST_CASE("set IPv4 addresses fixes IP, TCP and UDP checksums", "[rewrite]") {
   const Case cases[] = {
       {"tcp", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Tcp(1, 2, 0x18).Payload(33).Build()},
       {"udp", test::BuildUdp4(kIpA, kIpB, 1, 2, 7)},
-      {"udp no checksum", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Udp(1, 2, true).Payload(5).Build()},
+      {"udp no checksum",
+       PacketBuilder().Eth().Ipv4(kIpA, kIpB).Udp(1, 2, true).Payload(5).Build()},
       {"icmp", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Icmp4(8, 0, 99).Payload(12).Build()},
       {"sctp", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Sctp(1, 2).Payload(12).Build()},
-      {"options", PacketBuilder().Eth().Vlan(7).Ipv4(kIpA, kIpB, {.options = {1, 1, 1, 0}}).Tcp(1, 2).Build()},
+      {"options",
+       PacketBuilder().Eth().Vlan(7).Ipv4(kIpA, kIpB, {.options = {1, 1, 1, 0}}).Tcp(1, 2).Build()},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -274,12 +279,14 @@ TEST_CASE("set IPv4 addresses fixes IP, TCP and UDP checksums", "[rewrite]") {
 
 TEST_CASE("set IPv4 addresses on fragments", "[rewrite]") {
   // First fragment: the L4 checksum still follows its pseudo-header.
-  Pkt first = Load(PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.mf = true}).Tcp(1, 2).Payload(16).Build());
+  Pkt first =
+      Load(PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.mf = true}).Tcp(1, 2).Payload(16).Build());
   Apply(first, Set(FieldId::kNwDst, 0x01020304));
   CHECK(AllChecksumErrors(Bytes(first)) == "");
   CheckReparse(first);
   // Later fragment: only the IP header (the L4 header is elsewhere).
-  const auto later_pkt = PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.frag_offset = 8, .proto = 6}).Payload(24).Build();
+  const auto later_pkt =
+      PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.frag_offset = 8, .proto = 6}).Payload(24).Build();
   Pkt later = Load(later_pkt);
   Apply(later, Set(FieldId::kNwSrc, 0x01020304));
   const auto after = Bytes(later);
@@ -332,8 +339,17 @@ TEST_CASE("set IPv6 addresses and flow label", "[rewrite]") {
       {"udp", test::BuildUdp6(kIp6A, kIp6B, 1, 2, 3)},
       {"icmpv6", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Icmp6(135, 0).Payload(20).Build()},
       {"sctp", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Sctp(1, 2).Payload(4).Build()},
-      {"ext headers", PacketBuilder().Eth().Vlan(1).Ipv6(kIp6A, kIp6B).Ipv6Ext(0).Ipv6Ext(43, 24, 0).Ipv6Ext(60, 16).Udp(1, 2).Build()},
-      {"first fragment", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(0, true).Tcp(1, 2).Payload(8).Build()},
+      {"ext headers", PacketBuilder()
+                          .Eth()
+                          .Vlan(1)
+                          .Ipv6(kIp6A, kIp6B)
+                          .Ipv6Ext(0)
+                          .Ipv6Ext(43, 24, 0)
+                          .Ipv6Ext(60, 16)
+                          .Udp(1, 2)
+                          .Build()},
+      {"first fragment",
+       PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(0, true).Tcp(1, 2).Payload(8).Build()},
   };
   const Ip6Addr src_copy = ParseIp6("2001:db8:1:2:3:4:5:6");
   for (const Case& c : cases) {
@@ -356,8 +372,7 @@ TEST_CASE("set IPv6 addresses and flow label", "[rewrite]") {
   }
 }
 
-TEST_CASE("IPv6 destination change under a pending routing header leaves L4 alone",
-          "[rewrite]") {
+TEST_CASE("IPv6 destination change under a pending routing header leaves L4 alone", "[rewrite]") {
   // With segments left, the pseudo-header holds the final destination (the
   // last routing address), which the IPv6 destination change does not touch.
   const auto pkt =
@@ -406,7 +421,14 @@ TEST_CASE("set TCP, UDP and SCTP ports", "[rewrite]") {
       PacketBuilder().Eth().Ipv4(kIpA, kIpB).Sctp(1000, 2000).Payload(33).Build(),
       test::BuildTcp6(kIp6A, kIp6B, 1000, 2000),
       test::BuildUdp6(kIp6A, kIp6B, 1000, 2000, 1),
-      PacketBuilder().Eth().Vlan(4).Ipv6(kIp6A, kIp6B).Ipv6Ext(60).Sctp(1000, 2000).Payload(7).Build(),
+      PacketBuilder()
+          .Eth()
+          .Vlan(4)
+          .Ipv6(kIp6A, kIp6B)
+          .Ipv6Ext(60)
+          .Sctp(1000, 2000)
+          .Payload(7)
+          .Build(),
   };
   for (const auto& pkt : pkts) {
     Pkt p = Load(pkt);
@@ -468,9 +490,10 @@ TEST_CASE("UDP checksums: zero stays zero, a computed zero becomes 0xffff", "[re
 TEST_CASE("SCTP CRC32c is recomputed as other stacks compute it", "[rewrite]") {
   // scapy's INIT (ports 5000/5000, checksum 16 de 25 9a), sent from port 1
   // with a stale checksum: setting the port back must reproduce it exactly.
-  const std::vector<uint8_t> scapy_init = {
-      0x13, 0x88, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00, 0x16, 0xde, 0x25, 0x9a, 0x01, 0x00, 0x00, 0x14,
-      0x12, 0x34, 0x56, 0x78, 0x00, 0x01, 0xa0, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x00, 0x10, 0x00};
+  const std::vector<uint8_t> scapy_init = {0x13, 0x88, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00,
+                                           0x16, 0xde, 0x25, 0x9a, 0x01, 0x00, 0x00, 0x14,
+                                           0x12, 0x34, 0x56, 0x78, 0x00, 0x01, 0xa0, 0x00,
+                                           0x04, 0x00, 0x04, 0x00, 0x00, 0x00, 0x10, 0x00};
   auto pkt = PacketBuilder()
                  .Eth()
                  .Ipv4(kIpA, kIpB)
@@ -519,7 +542,8 @@ TEST_CASE("set ICMP and ICMPv6 type and code", "[rewrite]") {
   Apply(v4, Set(FieldId::kIcmpv6Type, 1));
   CHECK(Bytes(v4) == before);
 
-  Pkt v6 = Load(PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Icmp6(128, 0, 0x10001).Payload(30).Build());
+  Pkt v6 =
+      Load(PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Icmp6(128, 0, 0x10001).Payload(30).Build());
   Apply(v6, Set(FieldId::kIcmpv6Type, 129));
   Apply(v6, Set(FieldId::kIcmpv6Code, 3));
   CHECK(Bytes(v6)[54] == 129);
@@ -558,22 +582,38 @@ struct Sample {
 std::vector<Sample> Samples() {
   std::vector<Sample> s;
   auto add = [&](const char* name, std::vector<uint8_t> p) { s.push_back({name, std::move(p)}); };
-  add("tcp4", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.options = {1, 1}}).Tcp(1, 2, 0x10, 5, 6, 4).Payload(11).Build());
+  add("tcp4", PacketBuilder()
+                  .Eth()
+                  .Ipv4(kIpA, kIpB, {.options = {1, 1}})
+                  .Tcp(1, 2, 0x10, 5, 6, 4)
+                  .Payload(11)
+                  .Build());
   add("udp4", test::BuildUdp4(kIpA, kIpB, 1, 2));
   add("udp4 no csum", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Udp(1, 2, true).Payload(3).Build());
   add("sctp4", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Sctp(1, 2).Payload(20).Build());
   add("icmp4", PacketBuilder().Eth().Ipv4(kIpA, kIpB).Icmp4(3, 1).Payload(28).Build());
   add("gre4", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.proto = 47}).Payload(28).Build());
-  add("first frag4", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.mf = true}).Udp(1, 2).Payload(8).Build());
-  add("later frag4", PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.frag_offset = 2, .proto = 6}).Payload(24).Build());
+  add("first frag4",
+      PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.mf = true}).Udp(1, 2).Payload(8).Build());
+  add("later frag4",
+      PacketBuilder().Eth().Ipv4(kIpA, kIpB, {.frag_offset = 2, .proto = 6}).Payload(24).Build());
   add("vlan tcp4", PacketBuilder().Eth().Vlan(0x2005).Ipv4(kIpA, kIpB).Tcp(1, 2).PadTo(64).Build());
-  add("qinq udp6", PacketBuilder().Eth().Vlan(1, 0x88a8).Vlan(2).Ipv6(kIp6A, kIp6B).Udp(1, 2).Build());
+  add("qinq udp6",
+      PacketBuilder().Eth().Vlan(1, 0x88a8).Vlan(2).Ipv6(kIp6A, kIp6B).Udp(1, 2).Build());
   add("tcp6", test::BuildTcp6(kIp6A, kIp6B, 1, 2));
-  add("udp6 ext", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Ext(0).Ipv6Ext(43, 16, 0).Udp(1, 2).Payload(5).Build());
+  add("udp6 ext", PacketBuilder()
+                      .Eth()
+                      .Ipv6(kIp6A, kIp6B)
+                      .Ipv6Ext(0)
+                      .Ipv6Ext(43, 16, 0)
+                      .Udp(1, 2)
+                      .Payload(5)
+                      .Build());
   add("sctp6", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Sctp(1, 2).Payload(9).Build());
   add("icmp6", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Icmp6(1, 0).Payload(48).Build());
   add("first frag6", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(0, true).Tcp(1, 2).Build());
-  add("later frag6", PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(3, true, 1, 17).Payload(16).Build());
+  add("later frag6",
+      PacketBuilder().Eth().Ipv6(kIp6A, kIp6B).Ipv6Frag(3, true, 1, 17).Payload(16).Build());
   add("arp", test::BuildArp(2, kMac, kIpA, kMac, kIpB));
   add("vlan arp", PacketBuilder().Eth().Vlan(9).Arp(1, kMac, kIpA, {}, kIpB).Build());
   add("802.3", PacketBuilder().Eth(kMac, kMac, 46).Payload(46).Build());
@@ -616,9 +656,12 @@ std::optional<Span> FieldSpan(FieldId id, const FlowKey& k, const PacketLayout& 
   const size_t l3o = l.l3_ofs, l4o = l.l4_ofs;
   const uint8_t proto = k.nw_proto;
   switch (id) {
-    case FieldId::kMetadata: return Span{0, 0};
-    case FieldId::kEthDst: return len >= 14 ? std::optional<Span>(Span{0, 6}) : std::nullopt;
-    case FieldId::kEthSrc: return len >= 14 ? std::optional<Span>(Span{6, 6}) : std::nullopt;
+    case FieldId::kMetadata:
+      return Span{0, 0};
+    case FieldId::kEthDst:
+      return len >= 14 ? std::optional<Span>(Span{0, 6}) : std::nullopt;
+    case FieldId::kEthSrc:
+      return len >= 14 ? std::optional<Span>(Span{6, 6}) : std::nullopt;
     case FieldId::kVlanTci:
     case FieldId::kVlanVid:
     case FieldId::kVlanPcp:
@@ -695,11 +738,21 @@ std::set<size_t> ChecksumBytes(const FlowKey& k, const PacketLayout& l) {
   if (l.l4_ofs) {
     const size_t o = l.l4_ofs;
     switch (k.nw_proto) {
-      case 6: s.insert({o + 16, o + 17}); break;
-      case 17: s.insert({o + 6, o + 7}); break;
-      case 1: case 58: s.insert({o + 2, o + 3}); break;
-      case 132: s.insert({o + 8, o + 9, o + 10, o + 11}); break;
-      default: break;
+      case 6:
+        s.insert({o + 16, o + 17});
+        break;
+      case 17:
+        s.insert({o + 6, o + 7});
+        break;
+      case 1:
+      case 58:
+        s.insert({o + 2, o + 3});
+        break;
+      case 132:
+        s.insert({o + 8, o + 9, o + 10, o + 11});
+        break;
+      default:
+        break;
     }
   }
   return s;
@@ -856,7 +909,12 @@ TEST_CASE("push then pop restores every packet kind", "[rewrite]") {
 TEST_CASE("DecTtl on IPv4", "[rewrite]") {
   for (uint8_t ttl : {uint8_t{2}, uint8_t{64}, uint8_t{128}, uint8_t{255}}) {
     INFO("ttl " << int(ttl));
-    Pkt p = Load(PacketBuilder().Eth().Vlan(1).Ipv4(kIpA, kIpB, {.tos = 0xfc, .ttl = ttl}).Udp(1, 2).Build());
+    Pkt p = Load(PacketBuilder()
+                     .Eth()
+                     .Vlan(1)
+                     .Ipv4(kIpA, kIpB, {.tos = 0xfc, .ttl = ttl})
+                     .Udp(1, 2)
+                     .Build());
     CHECK(DecTtl(p.m.get(), p.layout, &p.key));
     const auto b = Bytes(p);
     CHECK(b[18 + 8] == ttl - 1);
