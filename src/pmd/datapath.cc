@@ -173,7 +173,8 @@ size_t Datapath::FlowCount() const noexcept {
   return n;
 }
 
-size_t Datapath::MaskCount() const noexcept {
+size_t Datapath::MaskCount() {
+  std::lock_guard lk(writer_mu_);  // subtable vectors are only stable for the writer
   size_t n = 0;
   for (const auto& d : dpcls_)
     if (d) n += d->SubtableCount();

@@ -83,7 +83,7 @@ class Datapath final {
   // Writer (takes the mutex): removes every megaflow. Returns how many.
   size_t FlushFlows();
   size_t FlowCount() const noexcept;
-  size_t MaskCount() const noexcept;
+  size_t MaskCount();  // takes the writer mutex
   cls::RcuReclaimer& reclaimer() noexcept { return *reclaimer_; }
   rte_mempool* pool() const noexcept { return pool_; }
 

@@ -172,7 +172,7 @@ TEST_CASE("control socket: a silent client delays nobody and times out", "[contr
   CommandRegistry registry;
   RegisterTestCommands(registry);
   ControlSocket::Options options;
-  options.io_timeout = 1500ms;
+  options.io_timeout = 3000ms;
   ControlSocket server(dir / "s", registry, options);
   server.Start();
 
@@ -183,12 +183,12 @@ TEST_CASE("control socket: a silent client delays nobody and times out", "[contr
   const auto t0 = Clock::now();
   const auto r = ControlRequest(server.path(), "echo second", 5s);
   CHECK(r.text == "second\n");
-  CHECK(Clock::now() - t0 < 1000ms);
+  CHECK(Clock::now() - t0 < 2000ms);  // not held up until the silent ones time out
 
   CHECK(ReadAll(silent) == "ERROR\ntimed out waiting for the request\n");
   CHECK(ReadAll(partial) ==
         "ERROR\ntimed out waiting for the end of the request (no newline)\n");
-  CHECK(Clock::now() - t0 >= 1400ms);
+  CHECK(Clock::now() - t0 >= 2900ms);
   close(silent);
   close(partial);
   CHECK(server.errors() == 2);
@@ -291,7 +291,7 @@ TEST_CASE("control socket: Stop is prompt, unlinks, and can restart", "[control_
   const int silent = RawConnect(path);  // must not delay Stop
   const auto t0 = Clock::now();
   server.Stop();
-  CHECK(Clock::now() - t0 < 500ms);
+  CHECK(Clock::now() - t0 < 800ms);  // woken at once, not at the next poll timeout
   CHECK_FALSE(server.running());
   CHECK_FALSE(std::filesystem::exists(path));
   CHECK(ReadAll(silent, 1s).empty());  // closed without a reply
