@@ -52,7 +52,11 @@ constexpr unsigned kMaxLcore = 1023;
 constexpr uint32_t kMaxOfport = 0xfeff;  // OFPP_MAX
 constexpr uint16_t kMaxRxq = 1024;       // RTE_MAX_QUEUES_PER_PORT
 constexpr uint16_t kMaxDesc = 32768;
+constexpr unsigned kHelpColumns = 100;  // --help line width
 constexpr std::string_view kPortPrefix = "port.";
+// Stands in for an empty command-line value while Boost parses ("--log.file ''"
+// means "log to stderr"); a control character no real value contains.
+constexpr const char* kEmptyValue = "\x1f";
 constexpr std::array<std::string_view, 1> kPortTypes = {"dpdk"};
 constexpr std::array<std::string_view, 5> kSections = {"dpdk", "datapath", "openflow", "control",
                                                        "log"};
@@ -442,7 +446,8 @@ IniScan ScanIni(std::istream& in, const std::string& file) {
 }
 
 po::options_description GlobalOptions() {
-  po::options_description desc("Configuration keys ([SECTION] KEY = VALUE in the file)");
+  po::options_description desc("Configuration keys ([SECTION] KEY = VALUE in the file)",
+                               kHelpColumns, kHelpColumns / 2);
   const Config defaults;
   for (const auto& k : kGlobalKeys) {
     std::string shown = k.show(defaults);
@@ -454,7 +459,8 @@ po::options_description GlobalOptions() {
 }
 
 po::options_description PortOptions() {
-  po::options_description desc("Port keys ([port.NAME] sections; NAME is letters, digits, _ and -)");
+  po::options_description desc("Port keys ([port.NAME] sections; NAME is letters, digits, _ and -)",
+                               kHelpColumns, kHelpColumns / 2);
   const PortConfig defaults;
   for (const auto& k : kPortKeys) {
     const std::string name = std::string("port.NAME.") + k.key;
@@ -515,13 +521,17 @@ CommandLine ParseCommandLine(int argc, const char* const argv[]) {
       ++i;
       break;
     }
-    const bool valued = a.rfind("--", 0) == 0 && a.find('=') == std::string::npos &&
-                        (a.find('.') != std::string::npos || a == "--config");
-    if (valued) {
+    const auto eq = a.find('=');
+    const bool dotted = a.rfind("--", 0) == 0 &&
+                        (a.substr(0, eq).find('.') != std::string::npos || a.substr(0, eq) == "--config");
+    if (dotted && eq == std::string::npos) {
       if (i + 1 >= argc || std::string_view(argv[i + 1]) == "--") {
         throw ConfigError("option '" + a + "' needs a value");
       }
-      args.push_back(a + "=" + argv[++i]);
+      const std::string value = argv[++i];
+      args.push_back(a + "=" + (value.empty() ? kEmptyValue : value));
+    } else if (dotted && eq + 1 == a.size()) {
+      args.push_back(a + kEmptyValue);  // "--log.file=": Boost refuses empty values
     } else {
       args.push_back(a);
     }
@@ -545,7 +555,8 @@ CommandLine ParseCommandLine(int argc, const char* const argv[]) {
       throw ConfigError("unexpected argument '" + token + "' (EAL arguments go after --)");
     }
     const std::string& key = opt.string_key;
-    const std::string value = opt.value.empty() ? "" : opt.value.front();
+    std::string value = opt.value.empty() ? "" : opt.value.front();
+    if (value == kEmptyValue) value.clear();
     if (key == "config") {
       cl.config_file = value;
     } else if (key == "interactive") {
@@ -652,7 +663,9 @@ std::string ConfigUsage() {
          "\n"
       << GlobalOptions() << "\n"
       << PortOptions();
-  return out.str();
+  std::string text = out.str();
+  if (text.back() != '\n') text += '\n';
+  return text;
 }
 
 std::string FormatConfig(const Config& config) {
@@ -665,7 +678,8 @@ std::string FormatConfig(const Config& config) {
       section = std::string(key.substr(0, dot));
       out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
     }
-    out << key.substr(dot + 1) << " = " << k.show(config) << "\n";
+    const std::string value = k.show(config);
+    out << key.substr(dot + 1) << (value.empty() ? " =" : " = ") << value << "\n";
   }
   for (const auto& p : config.ports) {
     out << "\n[port." << p.name << "]\n";
@@ -692,7 +706,8 @@ std::optional<Config> LoadConfig(int argc, const char* const argv[],
       throw ConfigError("config file '" + *cl.config_file + "' not found");
     }
     config.config_file = *cl.config_file;
-  } else if (!default_config.empty() && std::filesystem::exists(default_config)) {
+  } else if (std::error_code ec;
+             !default_config.empty() && std::filesystem::is_regular_file(default_config, ec)) {
     config.config_file = default_config;
   }
   if (!config.config_file.empty()) settings = ReadFile(config.config_file, ports);

@@ -88,7 +88,8 @@ std::string FormatSlot(const Slot& s, const uint8_t* k, const uint8_t* m) {
       out += Ip4(v);
       if (!full) {
         const int ones = std::countl_one(mv);
-        out += (ones == 32 || (mv << ones) != 0) ? "/" + Ip4(mv) : "/" + std::to_string(ones);
+        out += '/';
+        out += (ones == 32 || (mv << ones) != 0) ? Ip4(mv) : std::to_string(ones);
       }
       return out;
     }
@@ -96,13 +97,17 @@ std::string FormatSlot(const Slot& s, const uint8_t* k, const uint8_t* m) {
       out += Ip6(k);
       if (!full) {
         const int len = PrefixLen(m, 16);
-        out += len >= 0 ? "/" + std::to_string(len) : "/" + Ip6(m);
+        out += '/';
+        out += len >= 0 ? std::to_string(len) : Ip6(m);
       }
       return out;
     }
     case Kind::kMac:
       out += Mac(k);
-      if (!full) out += "/" + Mac(m);
+      if (!full) {
+        out += '/';
+        out += Mac(m);
+      }
       return out;
   }
   return out;

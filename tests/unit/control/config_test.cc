@@ -183,6 +183,18 @@ TEST_CASE("config: the command line overrides the file key by key", "[config]") 
                            "--control.interactive", "on"});
   CHECK(again->flow_limit == 6);
   CHECK(again->interactive);
+
+  // An empty value on the command line clears the file's value.
+  const auto cleared = Load({"--config", file, "--openflow.flows", "", "--log.file=", "--log.level",
+                             "error", "--control.socket="});
+  REQUIRE(cleared);
+  CHECK(cleared->flows_file.empty());
+  CHECK(cleared->log_file.empty());
+  CHECK(cleared->control_socket.empty());
+  CHECK(cleared->log_level == "error");
+  CHECK(ErrorOf({"--datapath.flow-limit", ""}).find("invalid value '' for 'datapath.flow-limit'") !=
+        std::string::npos);
+  CHECK(ErrorOf({"--port.p0.devargs", ""}).find("devargs must not be empty") != std::string::npos);
 }
 
 TEST_CASE("config: ports come from sections and from --port.NAME.KEY", "[config]") {
