@@ -118,9 +118,9 @@ void CommandRegistry::Register(std::string_view name, std::string usage, std::st
                                CommandFn fn) {
   const auto words = Tokenize(name);
   if (!words || words->empty() || words->size() > kMaxNameWords ||
-      !std::all_of(words->begin(), words->end(), [](const std::string& w) { return ValidWord(w); })) {
-    throw std::invalid_argument("invalid command name '" + std::string(name) +
-                                "' (one to " +
+      !std::all_of(words->begin(), words->end(),
+                   [](const std::string& w) { return ValidWord(w); })) {
+    throw std::invalid_argument("invalid command name '" + std::string(name) + "' (one to " +
                                 std::to_string(kMaxNameWords) + " words)");
   }
   if (!fn) throw std::invalid_argument("command '" + std::string(name) + "' has no function");
@@ -146,7 +146,8 @@ CommandResult CommandRegistry::Execute(std::string_view line) {
     std::shared_lock lock(table_mu_);
     // Longest registered name first.
     for (std::size_t k = std::min(tokens->size(), kMaxNameWords); k >= 1 && !fn; --k) {
-      std::vector<std::string> head(tokens->begin(), tokens->begin() + static_cast<std::ptrdiff_t>(k));
+      std::vector<std::string> head(tokens->begin(),
+                                    tokens->begin() + static_cast<std::ptrdiff_t>(k));
       auto it = commands_.find(JoinArgs(head));
       if (it != commands_.end()) {
         fn = it->second.fn;
@@ -157,12 +158,14 @@ CommandResult CommandRegistry::Execute(std::string_view line) {
       // The longest prefix of the line that some multi-word name starts with:
       // say which words may follow it.
       for (std::size_t k = std::min(tokens->size(), kMaxNameWords - 1); k >= 1; --k) {
-        std::vector<std::string> head(tokens->begin(), tokens->begin() + static_cast<std::ptrdiff_t>(k));
+        std::vector<std::string> head(tokens->begin(),
+                                      tokens->begin() + static_cast<std::ptrdiff_t>(k));
         const std::string prefix = JoinArgs(head) + " ";
         std::vector<std::string> next;
         for (auto it = commands_.lower_bound(prefix);
              it != commands_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-          const std::string word = it->first.substr(prefix.size(), it->first.find(' ', prefix.size()) - prefix.size());
+          const std::string word =
+              it->first.substr(prefix.size(), it->first.find(' ', prefix.size()) - prefix.size());
           if (next.empty() || next.back() != word) next.push_back(word);
         }
         if (next.empty()) continue;
@@ -221,20 +224,23 @@ CommandResult CommandRegistry::HelpFor(const std::vector<std::string>& args,
   const std::string wanted = JoinArgs(args);
   std::vector<const CommandInfo*> shown;
   for (const auto& c : all) {
-    if (wanted.empty() || c.name == wanted || c.name.compare(0, wanted.size() + 1, wanted + " ") == 0) {
+    if (wanted.empty() || c.name == wanted ||
+        c.name.compare(0, wanted.size() + 1, wanted + " ") == 0) {
       shown.push_back(&c);
     }
   }
   if (shown.empty()) return Error("unknown command '" + wanted + "' (try 'help')");
 
   std::size_t width = 0;
-  for (const auto* c : shown) width = std::max(width, std::min(Synopsis(c->name, c->usage).size(), kMaxHelpColumn));
+  for (const auto* c : shown)
+    width = std::max(width, std::min(Synopsis(c->name, c->usage).size(), kMaxHelpColumn));
   std::string text = wanted.empty() ? "Commands:\n" : "";
   for (const auto* c : shown) {
     const std::string synopsis = Synopsis(c->name, c->usage);
     text += "  " + synopsis;
     if (!c->help.empty()) {
-      text += std::string(synopsis.size() < width ? width - synopsis.size() : 0, ' ') + "  " + c->help;
+      text +=
+          std::string(synopsis.size() < width ? width - synopsis.size() : 0, ' ') + "  " + c->help;
     }
     text += "\n";
   }

@@ -74,10 +74,11 @@ class CommandRegistry {
   CommandRegistry& operator=(const CommandRegistry&) = delete;
 
   // `name`: one to kMaxNameWords words, each without quotes, '#', control
-  // characters or whitespace (extra spaces between words are ignored). `usage`: the argument synopsis shown after the
-  // name by help ("FLOW", "[PORT]"; a usage that already starts with the name
-  // is shown as is). `help`: one line. Throws std::invalid_argument on a bad
-  // or duplicate name ("help" is built in).
+  // characters or whitespace (extra spaces between words are ignored).
+  // `usage`: the argument synopsis shown after the name by help ("FLOW",
+  // "[PORT]"; a usage that already starts with the name is shown as is).
+  // `help`: one line. Throws std::invalid_argument on a bad or duplicate name
+  // ("help" is built in).
   void Register(std::string_view name, std::string usage, std::string help, CommandFn fn);
 
   // Runs one command line. Empty or comment line: ok with empty text. Never
@@ -104,7 +105,6 @@ class CommandRegistry {
     std::string help;   // one line
     CommandFn fn;       // copied out of the table before it runs
   };
-
 
   // Serialises Execute() (socket thread vs console thread). Recursive so that
   // a command may run other commands.

@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/program_options.hpp>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -35,8 +36,6 @@
 #include <set>
 #include <sstream>
 #include <string_view>
-
-#include <boost/program_options.hpp>
 
 namespace dpswitch::control {
 namespace {
@@ -144,8 +143,8 @@ std::vector<unsigned> CoreList(const std::string& text) {
     const auto last = dash == std::string::npos ? first : ParseU64(item.substr(dash + 1));
     if (!first || !last) throw BadValue{where_hint};
     if (*first > *last) throw BadValue{"range '" + item + "' runs backwards"};
-    if (*last > kMaxLcore) throw BadValue{"lcore " + std::to_string(*last) + " is above " +
-                                          std::to_string(kMaxLcore)};
+    if (*last > kMaxLcore)
+      throw BadValue{"lcore " + std::to_string(*last) + " is above " + std::to_string(kMaxLcore)};
     for (uint64_t c = *first; c <= *last; ++c) {
       if (!seen.insert(static_cast<unsigned>(c)).second) {
         throw BadValue{"lcore " + std::to_string(c) + " is listed twice"};
@@ -173,9 +172,9 @@ std::string Join(const std::vector<std::string>& v, const char* sep) {
 // --- The fixed keys ---------------------------------------------------------
 
 struct GlobalKey {
-  const char* key;   // SECTION.KEY
-  const char* arg;   // value name in --help
-  const char* help;  // one line for --help
+  const char* key;                                 // SECTION.KEY
+  const char* arg;                                 // value name in --help
+  const char* help;                                // one line for --help
   void (*apply)(Config& c, const std::string& v);  // throws BadValue
   std::string (*show)(const Config& c);            // value as FormatConfig writes it
 };
@@ -184,8 +183,9 @@ const GlobalKey kGlobalKeys[] = {
     {"dpdk.eal-args", "ARGS", "DPDK EAL arguments, split on spaces (more may follow a bare --)",
      [](Config& c, const std::string& v) { c.eal_args = SplitSpaces(v); },
      [](const Config& c) { return Join(c.eal_args, " "); }},
-    {"datapath.pmd-cores", "LIST", "lcores running PMD threads: \"1\", \"1,2\", \"1-3\" "
-                                   "(empty: chosen by the switch)",
+    {"datapath.pmd-cores", "LIST",
+     "lcores running PMD threads: \"1\", \"1,2\", \"1-3\" "
+     "(empty: chosen by the switch)",
      [](Config& c, const std::string& v) {
        c.pmd_cores = v.empty() ? std::vector<unsigned>{} : CoreList(v);
      },
@@ -379,15 +379,16 @@ class PortSet {
 // --- The INI file -------------------------------------------------------------
 
 struct IniScan {
-  std::string cleaned;                          // what Boost parses
-  std::map<std::string, int> key_line;          // "section.key" -> line
+  std::string cleaned;                                // what Boost parses
+  std::map<std::string, int> key_line;                // "section.key" -> line
   std::vector<std::pair<std::string, int>> sections;  // in file order
 };
 
 // Cuts a comment: ';' or '#' at the start or after whitespace.
 std::string StripComment(const std::string& line) {
   for (std::size_t i = 0; i < line.size(); ++i) {
-    if ((line[i] == ';' || line[i] == '#') && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+    if ((line[i] == ';' || line[i] == '#') &&
+        (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
       return line.substr(0, i);
     }
   }
@@ -410,8 +411,7 @@ IniScan ScanIni(std::istream& in, const std::string& file) {
     if (line.front() == '[') {
       if (line.back() != ']') throw ConfigError("malformed section header '" + line + "' " + where);
       section = Trim(line.substr(1, line.size() - 2));
-      const bool known =
-          std::find(kSections.begin(), kSections.end(), section) != kSections.end();
+      const bool known = std::find(kSections.begin(), kSections.end(), section) != kSections.end();
       if (!known && section.rfind(kPortPrefix, 0) != 0) {
         std::vector<std::string> names(kSections.begin(), kSections.end());
         throw ConfigError("unknown section [" + section + "] " + where + Suggest(section, names) +
@@ -465,7 +465,8 @@ po::options_description PortOptions() {
   for (const auto& k : kPortKeys) {
     const std::string name = std::string("port.NAME.") + k.key;
     auto* value = po::value<std::string>()->value_name(k.arg);
-    const bool required = std::string_view(k.key) == "devargs" || std::string_view(k.key) == "ofport";
+    const bool required =
+        std::string_view(k.key) == "devargs" || std::string_view(k.key) == "ofport";
     if (!required) value->default_value(k.show(defaults));
     desc.add_options()(name.c_str(), value, k.help);
   }
@@ -522,8 +523,8 @@ CommandLine ParseCommandLine(int argc, const char* const argv[]) {
       break;
     }
     const auto eq = a.find('=');
-    const bool dotted = a.rfind("--", 0) == 0 &&
-                        (a.substr(0, eq).find('.') != std::string::npos || a.substr(0, eq) == "--config");
+    const bool dotted = a.rfind("--", 0) == 0 && (a.substr(0, eq).find('.') != std::string::npos ||
+                                                  a.substr(0, eq) == "--config");
     if (dotted && eq == std::string::npos) {
       if (i + 1 >= argc || std::string_view(argv[i + 1]) == "--") {
         throw ConfigError("option '" + a + "' needs a value");
@@ -550,7 +551,8 @@ CommandLine ParseCommandLine(int argc, const char* const argv[]) {
     throw ConfigError(std::string(e.what()) + " (see --help)");
   }
   for (const auto& opt : parsed.options) {
-    const std::string token = opt.original_tokens.empty() ? opt.string_key : opt.original_tokens[0];
+    std::string token = opt.original_tokens.empty() ? opt.string_key : opt.original_tokens[0];
+    if (const auto at = token.find(kEmptyValue); at != std::string::npos) token.erase(at);
     if (opt.position_key >= 0 || opt.string_key.empty()) {
       throw ConfigError("unexpected argument '" + token + "' (EAL arguments go after --)");
     }
@@ -584,8 +586,7 @@ void Apply(Config& config, PortSet& ports, const Setting& s) {
   if (s.key.rfind(kPortPrefix, 0) == 0) {
     const auto dot = s.key.rfind('.');
     if (dot < kPortPrefix.size() + 1) {
-      throw ConfigError("port option '" + s.key + "' " + s.where +
-                        " must look like port.NAME.KEY");
+      throw ConfigError("port option '" + s.key + "' " + s.where + " must look like port.NAME.KEY");
     }
     const std::string name = s.key.substr(kPortPrefix.size(), dot - kPortPrefix.size());
     const std::string key = s.key.substr(dot + 1);
@@ -621,12 +622,14 @@ void FinishPorts(Config& config, PortSet& ports) {
   for (auto& b : ports.all()) {
     const std::string& name = b.port.name;
     if (!b.has_devargs) {
-      throw ConfigError("port '" + name + "' (" + b.where + ") has no devargs: set devargs in [port." +
-                        name + "] or --port." + name + ".devargs");
+      throw ConfigError("port '" + name + "' (" + b.where +
+                        ") has no devargs: set devargs in [port." + name + "] or --port." + name +
+                        ".devargs");
     }
     if (!b.has_ofport) {
-      throw ConfigError("port '" + name + "' (" + b.where + ") has no ofport: set ofport in [port." +
-                        name + "] or --port." + name + ".ofport");
+      throw ConfigError("port '" + name + "' (" + b.where +
+                        ") has no ofport: set ofport in [port." + name + "] or --port." + name +
+                        ".ofport");
     }
     const auto [it, fresh] = by_ofport.emplace(b.port.ofport, name);
     if (!fresh) {

@@ -7,8 +7,9 @@
 // after a bare "--" are extra EAL arguments.
 //
 // Errors (unknown key, bad value, duplicate ofport, missing file...) throw
-// ConfigError whose message names the key or port; main() prints it and exits
-// with status 2.
+// ConfigError whose message names the key or port and where it was set
+// ("in FILE:LINE" / "on the command line"); main() prints it and exits with
+// status 2. Paths are kept as written (relative to the working directory).
 
 #include <cstdint>
 #include <map>
@@ -25,33 +26,33 @@ class ConfigError : public std::runtime_error {
 };
 
 struct PortConfig {
-  std::string name;     // NAME of [port.NAME]
-  std::string type = "dpdk";
-  std::string devargs;  // vdev string ("net_pcap0,rx_pcap=...") or PCI address
-  uint32_t ofport = 0;  // OpenFlow port number, unique, 1..0xfeff
-  uint16_t rxq = 1;     // rx queues
-  uint16_t rxd = 1024;  // rx ring size
-  uint16_t txd = 1024;  // tx ring size
+  std::string name;           // NAME of [port.NAME]
+  std::string type = "dpdk";  // only "dpdk" (any DPDK ethdev) so far
+  std::string devargs;        // vdev string ("net_pcap0,rx_pcap=...") or PCI address
+  uint32_t ofport = 0;        // OpenFlow port number, unique, 1..0xfeff
+  uint16_t rxq = 1;           // rx queues
+  uint16_t rxd = 1024;        // rx ring size
+  uint16_t txd = 1024;        // tx ring size
 
   friend bool operator==(const PortConfig&, const PortConfig&) = default;
 };
 
 struct Config {
-  std::string config_file;            // the INI file used ("" = none)
-  std::vector<std::string> eal_args;  // [dpdk] eal-args split on spaces, then args after --
-  std::vector<unsigned> pmd_cores;    // [datapath] pmd-cores, e.g. "1" or "1,2" or "1-3"
-  unsigned handler_threads = 1;
-  uint32_t emc_entries = 8192;
-  uint32_t emc_insert_inv_prob = 100;
-  uint32_t flow_limit = 200000;
-  uint32_t mbufs = 0;                 // [datapath] mbufs: 0 = computed from ports
-  uint32_t upcall_ring_size = 4096;   // [datapath] upcall-ring-size (power of 2)
-  std::string flows_file;             // [openflow] flows ("" = none)
-  std::string control_socket = "run/dpswitch.ctl";
-  bool interactive = false;           // [control] interactive / -i
-  std::string log_level = "info";     // trace debug info warn error critical off
-  std::string log_file;               // "" = stderr
-  std::vector<PortConfig> ports;      // in file order
+  std::string config_file;             // the INI file used ("" = none)
+  std::vector<std::string> eal_args;   // [dpdk] eal-args split on spaces, then args after --
+  std::vector<unsigned> pmd_cores;     // [datapath] pmd-cores, e.g. "1" or "1,2" or "1-3"
+  unsigned handler_threads = 1;        // [datapath] handler-threads, 1..64
+  uint32_t emc_entries = 8192;         // [datapath] emc-entries, power of 2, 2..2^20
+  uint32_t emc_insert_inv_prob = 100;  // [datapath] insert 1 in N EMC misses; 0 = never
+  uint32_t flow_limit = 200000;        // [datapath] flow-limit: megaflows, >= 1
+  uint32_t mbufs = 0;                  // [datapath] mbufs: 0 = computed from ports
+  uint32_t upcall_ring_size = 4096;    // [datapath] upcall-ring-size (power of 2)
+  std::string flows_file;              // [openflow] flows ("" = none)
+  std::string control_socket = "run/dpswitch.ctl";  // [control] socket ("" = none)
+  bool interactive = false;                         // [control] interactive / -i
+  std::string log_level = "info";                   // trace debug info warn error critical off
+  std::string log_file;                             // "" = stderr
+  std::vector<PortConfig> ports;                    // in file order
 
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -7,23 +7,21 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
-#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
 #include <cmdline.h>
 #include <cmdline_parse.h>
-#include <cmdline_parse_string.h>
 
 namespace dpswitch::control {
 namespace {
 
 constexpr int kPollMs = 100;  // how often Run() looks at should_stop()
-
 
 bool IsQuit(const std::vector<std::string>& tokens) {
   return tokens.size() == 1 && (tokens[0] == "quit" || tokens[0] == "exit");
@@ -124,13 +122,15 @@ class Grammar {
     for (const auto& c : commands) {
       const auto words = Tokenize(c.name).value_or(std::vector<std::string>{});
       for (std::size_t k = 0; k < words.size(); ++k) {
-        const std::vector<std::string> prefix(words.begin(), words.begin() + static_cast<std::ptrdiff_t>(k));
+        const std::vector<std::string> prefix(words.begin(),
+                                              words.begin() + static_cast<std::ptrdiff_t>(k));
         Next& next = tree[prefix][words[k]];
         if (k + 1 == words.size()) {
           next.command = &c;
         } else {
           std::string rest;
-          for (std::size_t j = k + 1; j < words.size(); ++j) rest += (rest.empty() ? "" : " ") + words[j];
+          for (std::size_t j = k + 1; j < words.size(); ++j)
+            rest += (rest.empty() ? "" : " ") + words[j];
           next.below.push_back(rest);
         }
       }

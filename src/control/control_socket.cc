@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,8 +14,6 @@
 #include <cstring>
 #include <filesystem>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 namespace dpswitch::control {
 namespace {
@@ -99,11 +98,11 @@ struct ControlSocket::Conn {
   };
   int fd = -1;
   State state = State::kReading;
-  std::string in;               // request bytes so far (kReading)
-  std::string out;              // the whole reply (kWriting)
-  std::size_t out_done = 0;     // bytes of `out` already sent
-  std::size_t drained = 0;      // bytes discarded in kDraining
-  Clock::time_point deadline;   // when this state gives up
+  std::string in;              // request bytes so far (kReading)
+  std::string out;             // the whole reply (kWriting)
+  std::size_t out_done = 0;    // bytes of `out` already sent
+  std::size_t drained = 0;     // bytes discarded in kDraining
+  Clock::time_point deadline;  // when this state gives up
 };
 
 ControlSocket::ControlSocket(std::string path, CommandRegistry& registry)
@@ -128,8 +127,8 @@ void ControlSocket::Start() {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
     if (ec) {
-      throw ControlSocketError("cannot create directory '" + parent.string() + "' for control socket: " +
-                               ec.message());
+      throw ControlSocketError("cannot create directory '" + parent.string() +
+                               "' for control socket: " + ec.message());
     }
   }
 
@@ -213,8 +212,8 @@ void ControlSocket::Serve() {
     fds.push_back({listen_fd_, POLLIN, 0});
     auto wait = std::chrono::milliseconds(kMaxPollMs);
     for (const Conn& c : conns) {
-      fds.push_back({c.fd, static_cast<short>(c.state == Conn::State::kWriting ? POLLOUT : POLLIN),
-                     0});
+      fds.push_back(
+          {c.fd, static_cast<short>(c.state == Conn::State::kWriting ? POLLOUT : POLLIN), 0});
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now);
       wait = std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(0), wait);
     }

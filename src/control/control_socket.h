@@ -95,11 +95,11 @@ class ControlSocket {
   const Handler handler_;   // called on the socket thread only
   const Options options_;
 
-  int listen_fd_ = -1;   // owned by Start/Stop; used by the thread in between
-  int wake_fds_[2] = {-1, -1};  // self-pipe: Stop() writes [1], the thread polls [0]
-  uint64_t socket_dev_ = 0;     // identity of the socket file we bound, so Stop()
-  uint64_t socket_ino_ = 0;     // never unlinks a successor's socket
-  std::thread thread_;          // the server thread
+  int listen_fd_ = -1;             // owned by Start/Stop; used by the thread in between
+  int wake_fds_[2] = {-1, -1};     // self-pipe: Stop() writes [1], the thread polls [0]
+  uint64_t socket_dev_ = 0;        // identity of the socket file we bound, so Stop()
+  uint64_t socket_ino_ = 0;        // never unlinks a successor's socket
+  std::thread thread_;             // the server thread
   std::atomic<bool> stop_{false};  // written by Stop(), read by the thread
   // Written by the server thread, read by anyone.
   std::atomic<uint64_t> requests_{0};

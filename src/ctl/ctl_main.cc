@@ -34,7 +34,7 @@ namespace {
 
 constexpr const char* kDefaultSocket = "run/dpswitch.ctl";
 constexpr const char* kSocketEnv = "DPSWITCH_CTL_SOCKET";
-constexpr double kDefaultTimeout = 30;  // seconds; dump commands on big tables take a while
+constexpr double kDefaultTimeout = 30;          // seconds; dump commands on big tables take a while
 constexpr std::size_t kMaxRequest = 64 * 1024;  // the server's limit, '\n' included
 constexpr int kExitOk = 0;
 constexpr int kExitCommandFailed = 1;
@@ -103,8 +103,8 @@ std::string Exchange(const std::string& path, const std::string& request, double
     throw Failure{"cannot connect to " + path + ": " + std::strerror(err) + hint};
   }
 
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
   const auto wait = [&](short events) {
     for (;;) {
       const auto left =

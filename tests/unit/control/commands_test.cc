@@ -4,13 +4,12 @@
 #include "control/commands.h"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 namespace dpswitch::control {
 namespace {
@@ -44,12 +43,11 @@ TEST_CASE("commands: tokenising", "[commands]") {
   CHECK(Tok("   \t ") == Args{});
   CHECK(Tok("a b\tc") == Args{"a", "b", "c"});
   CHECK(Tok("  lead and trail  ") == Args{"lead", "and", "trail"});
-  CHECK(Tok("say \"two words\" 'and three words'") ==
-        Args{"say", "two words", "and three words"});
+  CHECK(Tok("say \"two words\" 'and three words'") == Args{"say", "two words", "and three words"});
   CHECK(Tok("x\"a b\"y") == Args{"xa by"});  // quotes join with neighbours, as in a shell
   CHECK(Tok("\"\" ''") == Args{"", ""});     // empty quoted tokens are tokens
   CHECK(Tok(R"("say \"hi\" \\ \n")") == Args{R"(say "hi" \ \n)"});
-  CHECK(Tok(R"('a\b' x)") == Args{R"(a\b)", "x"});  // no escapes in single quotes
+  CHECK(Tok(R"('a\b' x)") == Args{R"(a\b)", "x"});       // no escapes in single quotes
   CHECK(Tok(R"(back\slash)") == Args{R"(back\slash)"});  // outside quotes: literal
   CHECK(Tok("'it''s'") == Args{"its"});
   CHECK(Tok("\"it's\"") == Args{"it's"});
@@ -156,8 +154,8 @@ TEST_CASE("commands: help lists every command, aligned; help CMD shows one", "[c
 
   const auto all = r.Execute("help");
   REQUIRE(all.ok);
-  for (const char* line : {"add-flow FLOW", "dump-flows [TABLE]", "show ports", "show pmd stats",
-                           "help [COMMAND]"}) {
+  for (const char* line :
+       {"add-flow FLOW", "dump-flows [TABLE]", "show ports", "show pmd stats", "help [COMMAND]"}) {
     INFO(line);
     CHECK(all.text.find("  " + std::string(line) + " ") != std::string::npos);
   }
@@ -170,7 +168,8 @@ TEST_CASE("commands: help lists every command, aligned; help CMD shows one", "[c
     const std::size_t end = all.text.find('\n', pos);
     const std::string line = all.text.substr(pos, end - pos);
     std::size_t help_at = std::string::npos;
-    for (const char* h : {"ports and", "PMD counters", "add a flow", "list flows", "list the commands"}) {
+    for (const char* h :
+         {"ports and", "PMD counters", "add a flow", "list flows", "list the commands"}) {
       if (line.find(h) != std::string::npos) help_at = line.find(h);
     }
     INFO(line);
@@ -214,9 +213,8 @@ TEST_CASE("commands: Register rejects bad and duplicate names", "[commands]") {
 
 TEST_CASE("commands: a throwing command fails with its message", "[commands]") {
   CommandRegistry r;
-  r.Register("boom", "", "", [](const Args&) -> CommandResult {
-    throw std::runtime_error("it broke");
-  });
+  r.Register("boom", "", "",
+             [](const Args&) -> CommandResult { throw std::runtime_error("it broke"); });
   r.Register("fail", "", "", [](const Args&) { return Error("no luck"); });
   auto res = r.Execute("boom");
   CHECK_FALSE(res.ok);

@@ -4,12 +4,11 @@
 // message names what is wrong and where.
 #include "control/config.h"
 
+#include <catch2/catch.hpp>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "control_test_util.h"
 
@@ -167,8 +166,9 @@ TEST_CASE("config: defaults without a file; the default file is used when presen
 TEST_CASE("config: the command line overrides the file key by key", "[config]") {
   TempDir dir;
   const std::string file = dir.Write("dpswitch.conf", kContractIni);
-  const auto cfg = Load({"--config", file, "--datapath.pmd-cores", "1-3", "--datapath.emc-entries=4096",
-                         "--log.level", "debug", "--dpdk.eal-args", "-l 0-3 --no-pci", "-i"});
+  const auto cfg =
+      Load({"--config", file, "--datapath.pmd-cores", "1-3", "--datapath.emc-entries=4096",
+            "--log.level", "debug", "--dpdk.eal-args", "-l 0-3 --no-pci", "-i"});
   REQUIRE(cfg);
   CHECK(cfg->pmd_cores == std::vector<unsigned>{1, 2, 3});
   CHECK(cfg->emc_entries == 4096);
@@ -179,8 +179,8 @@ TEST_CASE("config: the command line overrides the file key by key", "[config]") 
   CHECK(cfg->flows_file == "config/default.flows");
 
   // The last of repeated options wins; --control.interactive takes a bool.
-  const auto again = Load({"--datapath.flow-limit", "5", "--datapath.flow-limit", "6",
-                           "--control.interactive", "on"});
+  const auto again = Load(
+      {"--datapath.flow-limit", "5", "--datapath.flow-limit", "6", "--control.interactive", "on"});
   CHECK(again->flow_limit == 6);
   CHECK(again->interactive);
 
@@ -206,7 +206,7 @@ TEST_CASE("config: ports come from sections and from --port.NAME.KEY", "[config]
   REQUIRE(cfg->ports.size() == 3);
   CHECK(cfg->ports[0].name == "p0");
   CHECK(cfg->ports[0].devargs == "net_null0");  // overridden
-  CHECK(cfg->ports[0].ofport == 1);              // kept from the file
+  CHECK(cfg->ports[0].ofport == 1);             // kept from the file
   CHECK(cfg->ports[1].name == "p1");
   CHECK(cfg->ports[2].name == "p2");  // new ports follow the file's
   CHECK(cfg->ports[2].devargs == "net_ring0");
@@ -215,8 +215,8 @@ TEST_CASE("config: ports come from sections and from --port.NAME.KEY", "[config]
   CHECK(cfg->ports[2].rxd == 1024);
 
   // Ports on the command line alone, devargs with '=' and ','.
-  const auto only = Load({"--port.in.devargs", "net_pcap0,rx_pcap=a.pcap,infinite_rx=1",
-                          "--port.in.ofport", "1"});
+  const auto only = Load(
+      {"--port.in.devargs", "net_pcap0,rx_pcap=a.pcap,infinite_rx=1", "--port.in.ofport", "1"});
   REQUIRE(only->ports.size() == 1);
   CHECK(only->ports[0].devargs == "net_pcap0,rx_pcap=a.pcap,infinite_rx=1");
 }
@@ -317,8 +317,9 @@ TEST_CASE("config: port errors name the port and key", "[config][errors]") {
   CHECK(msg.find("port 'p9'") != std::string::npos);
   CHECK(msg.find("no ofport") != std::string::npos);
 
-  msg = ErrorOf({"--config", WithExtra(dir, "[port.a]\ndevargs = net_null0\nofport = 5\n"
-                                            "[port.b]\ndevargs = net_null1\nofport = 5\n")});
+  msg = ErrorOf({"--config", WithExtra(dir,
+                                       "[port.a]\ndevargs = net_null0\nofport = 5\n"
+                                       "[port.b]\ndevargs = net_null1\nofport = 5\n")});
   CHECK(msg.find("duplicate ofport 5") != std::string::npos);
   CHECK(msg.find("'a'") != std::string::npos);
   CHECK(msg.find("'b'") != std::string::npos);
@@ -337,8 +338,8 @@ TEST_CASE("config: port errors name the port and key", "[config][errors]") {
   CHECK(Load({"--port.p0.devargs", "net_null0", "--port.p0.ofport", "65279"})->ports[0].ofport ==
         65279);
 
-  msg = ErrorOf({"--port.p0.devargs", "net_null0", "--port.p0.ofport", "1", "--port.p0.type",
-                 "vhost"});
+  msg = ErrorOf(
+      {"--port.p0.devargs", "net_null0", "--port.p0.ofport", "1", "--port.p0.type", "vhost"});
   CHECK(msg.find("'port.p0.type'") != std::string::npos);
   CHECK(msg.find("unknown port type") != std::string::npos);
 
@@ -416,12 +417,27 @@ TEST_CASE("config: --help prints every key and returns nullopt", "[config]") {
   std::cout.rdbuf(old);
   CHECK_FALSE(cfg);
   const std::string text = captured.str();
-  for (const char* key : {"dpdk.eal-args", "datapath.pmd-cores", "datapath.handler-threads",
-                          "datapath.emc-entries", "datapath.emc-insert-inv-prob",
-                          "datapath.flow-limit", "datapath.mbufs", "datapath.upcall-ring-size",
-                          "openflow.flows", "control.socket", "control.interactive", "log.level",
-                          "log.file", "port.NAME.type", "port.NAME.devargs", "port.NAME.ofport",
-                          "port.NAME.rxq", "port.NAME.rxd", "port.NAME.txd", "--config", "-i"}) {
+  for (const char* key : {"dpdk.eal-args",
+                          "datapath.pmd-cores",
+                          "datapath.handler-threads",
+                          "datapath.emc-entries",
+                          "datapath.emc-insert-inv-prob",
+                          "datapath.flow-limit",
+                          "datapath.mbufs",
+                          "datapath.upcall-ring-size",
+                          "openflow.flows",
+                          "control.socket",
+                          "control.interactive",
+                          "log.level",
+                          "log.file",
+                          "port.NAME.type",
+                          "port.NAME.devargs",
+                          "port.NAME.ofport",
+                          "port.NAME.rxq",
+                          "port.NAME.rxd",
+                          "port.NAME.txd",
+                          "--config",
+                          "-i"}) {
     INFO(key);
     CHECK(text.find(key) != std::string::npos);
   }

@@ -25,9 +25,11 @@ int main(int argc, char* argv[]) {
   using Args = std::vector<std::string>;
   r.Register("show ports", "", "list the (pretend) ports",
              [](const Args&) { return Ok("p0  ofport 1\np1  ofport 2"); });
-  r.Register("show pmd stats", "", "pretend PMD counters", [](const Args&) { return Ok("pmd 1: 0 pkts"); });
-  r.Register("add-flow", "FLOW", "echo the flow as the switch would get it",
-             [](const Args& a) { return a.empty() ? Error("add-flow: missing FLOW") : Ok("flow: " + JoinArgs(a)); });
+  r.Register("show pmd stats", "", "pretend PMD counters",
+             [](const Args&) { return Ok("pmd 1: 0 pkts"); });
+  r.Register("add-flow", "FLOW", "echo the flow as the switch would get it", [](const Args& a) {
+    return a.empty() ? Error("add-flow: missing FLOW") : Ok("flow: " + JoinArgs(a));
+  });
   r.Register("dump-flows", "[TABLE]", "echo arguments one per line", [](const Args& a) {
     std::string out;
     for (const auto& x : a) out += "[" + x + "]\n";
@@ -44,7 +46,8 @@ int main(int argc, char* argv[]) {
     socket = std::make_unique<ControlSocket>(argv[1], r);
     socket->Start();
   }
-  Console console(r, [&] { return stop.load(); }, [] { std::printf("bye\n"); });
+  Console console(
+      r, [&] { return stop.load(); }, [] { std::printf("bye\n"); });
   console.Run();
   return 0;
 }

@@ -9,13 +9,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 namespace dpswitch::control {
 namespace {
@@ -51,7 +50,9 @@ struct Pipe {
     if (w >= 0) close(w);
     w = -1;
   }
-  void Write(std::string_view s) const { REQUIRE(write(w, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
+  void Write(std::string_view s) const {
+    REQUIRE(write(w, s.data(), s.size()) == static_cast<ssize_t>(s.size()));
+  }
   // Everything available now (non-blocking after `wait`).
   std::string Drain(std::chrono::milliseconds wait = 0ms) const {
     std::string out;
@@ -75,7 +76,8 @@ TEST_CASE("console: piped lines run until EOF", "[console]") {
   in.Write("echo hello\n  \n# comment\nfail\nshow ports\necho last line without newline");
   in.CloseWrite();
   int exits = 0;
-  Console console(registry, nullptr, [&] { ++exits; }, ConsoleIo{in.r, out.w, err.w});
+  Console console(
+      registry, nullptr, [&] { ++exits; }, ConsoleIo{in.r, out.w, err.w});
   console.Run();
   CHECK(exits == 1);
   CHECK(out.Drain() == "hello\nPORTS-TABLE\nlast line without newline\n");
@@ -89,7 +91,8 @@ TEST_CASE("console: quit and exit end piped input", "[console]") {
     Pipe in, out, err;
     in.Write("echo before\n" + std::string(word) + "\necho after\n");
     int exits = 0;
-    Console console(registry, nullptr, [&] { ++exits; }, ConsoleIo{in.r, out.w, err.w});
+    Console console(
+        registry, nullptr, [&] { ++exits; }, ConsoleIo{in.r, out.w, err.w});
     console.Run();  // returns although the write end is still open
     INFO(word);
     CHECK(exits == 1);
@@ -133,8 +136,8 @@ TEST_CASE("console: should_stop ends Run promptly without on_exit", "[console]")
   Pipe in, out, err;
   std::atomic<bool> stop{false};
   int exits = 0;
-  Console console(registry, [&] { return stop.load(); }, [&] { ++exits; },
-                  ConsoleIo{in.r, out.w, err.w});
+  Console console(
+      registry, [&] { return stop.load(); }, [&] { ++exits; }, ConsoleIo{in.r, out.w, err.w});
   std::thread t([&] { console.Run(); });
   std::this_thread::sleep_for(150ms);
   const auto t0 = Clock::now();
@@ -236,7 +239,8 @@ TEST_CASE("console: terminal prompt, completion, commands and Ctrl-D", "[console
   Pty pty;
   Pipe err;
   std::atomic<int> exits{0};
-  Console console(registry, nullptr, [&] { ++exits; }, ConsoleIo{pty.slave(), pty.slave(), err.w});
+  Console console(
+      registry, nullptr, [&] { ++exits; }, ConsoleIo{pty.slave(), pty.slave(), err.w});
   ConsoleThread t(console, pty);
 
   pty.Expect("dpswitch> ");
@@ -301,7 +305,7 @@ TEST_CASE("console: terminal prompt, completion, commands and Ctrl-D", "[console
   pty.Type("echo after-ctrl-c\r");
   const std::string screen = pty.Expect("after-ctrl-c\n");
   CHECK(screen.find("echo never\n") != std::string::npos);  // typed...
-  CHECK(screen.find("\nnever\n") == std::string::npos);    // ...but never run
+  CHECK(screen.find("\nnever\n") == std::string::npos);     // ...but never run
 
   // Ctrl-D on an empty line ends the console and calls on_exit.
   pty.Type("\x04");
@@ -314,7 +318,8 @@ TEST_CASE("console: quit on a terminal", "[console]") {
   RegisterTestCommands(registry);
   Pty pty;
   int exits = 0;
-  Console console(registry, nullptr, [&] { ++exits; }, ConsoleIo{pty.slave(), pty.slave(), 2});
+  Console console(
+      registry, nullptr, [&] { ++exits; }, ConsoleIo{pty.slave(), pty.slave(), 2});
   ConsoleThread t(console, pty);
   pty.Expect("dpswitch> ");
   pty.Type("help\r");
@@ -328,7 +333,8 @@ TEST_CASE("console: a hung-up terminal ends the console like EOF", "[console]") 
   CommandRegistry registry;
   Pty pty;
   int exits = 0;
-  Console console(registry, nullptr, [&] { ++exits; }, ConsoleIo{pty.slave(), pty.slave(), 2});
+  Console console(
+      registry, nullptr, [&] { ++exits; }, ConsoleIo{pty.slave(), pty.slave(), 2});
   ConsoleThread t(console, pty);
   pty.Expect("dpswitch> ");
   pty.CloseMaster();
@@ -341,8 +347,9 @@ TEST_CASE("console: should_stop ends a terminal session", "[console]") {
   Pty pty;
   std::atomic<bool> stop{false};
   int exits = 0;
-  Console console(registry, [&] { return stop.load(); }, [&] { ++exits; },
-                  ConsoleIo{pty.slave(), pty.slave(), 2});
+  Console console(
+      registry, [&] { return stop.load(); }, [&] { ++exits; },
+      ConsoleIo{pty.slave(), pty.slave(), 2});
   ConsoleThread t(console, pty);
   pty.Expect("dpswitch> ");
   stop = true;

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -17,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "control_test_util.h"
 
@@ -40,9 +39,8 @@ void RegisterTestCommands(CommandRegistry& r) {
     return Ok(out);
   });
   r.Register("fail", "", "", [](const Args&) { return Error("no luck"); });
-  r.Register("big", "N", "", [](const Args& a) {
-    return Ok(std::string(std::stoul(a.at(0)), 'x'));
-  });
+  r.Register("big", "N", "",
+             [](const Args& a) { return Ok(std::string(std::stoul(a.at(0)), 'x')); });
 }
 
 int RawConnect(const std::string& path) {
@@ -67,7 +65,8 @@ std::string ReadAll(int fd, std::chrono::milliseconds limit = 10s) {
   std::string out;
   const auto deadline = Clock::now() + limit;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -186,8 +185,7 @@ TEST_CASE("control socket: a silent client delays nobody and times out", "[contr
   CHECK(Clock::now() - t0 < 2000ms);  // not held up until the silent ones time out
 
   CHECK(ReadAll(silent) == "ERROR\ntimed out waiting for the request\n");
-  CHECK(ReadAll(partial) ==
-        "ERROR\ntimed out waiting for the end of the request (no newline)\n");
+  CHECK(ReadAll(partial) == "ERROR\ntimed out waiting for the end of the request (no newline)\n");
   CHECK(Clock::now() - t0 >= 2900ms);
   close(silent);
   close(partial);
@@ -337,8 +335,8 @@ TEST_CASE("dpswitch-ctl: against a live server", "[control_socket][ctl]") {
   CHECK(r.err.empty());
 
   // Arguments with spaces and quotes arrive as the same arguments.
-  r = RunProcess({ctl, "--socket=" + path, "args", "table=0 priority=5 actions=drop",
-                  "say \"hi\"", "it's", "", "table=0,ip,nw_dst=10.0.0.0/8,actions=output:2"});
+  r = RunProcess({ctl, "--socket=" + path, "args", "table=0 priority=5 actions=drop", "say \"hi\"",
+                  "it's", "", "table=0,ip,nw_dst=10.0.0.0/8,actions=output:2"});
   CHECK(r.status == 0);
   CHECK(r.out ==
         "|table=0 priority=5 actions=drop|say \"hi\"|it's||table=0,ip,nw_dst=10.0.0.0/8,"

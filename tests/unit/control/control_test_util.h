@@ -49,9 +49,9 @@ class TempDir {
 };
 
 struct ProcessResult {
-  int status = -1;     // exit status, or -1 if it did not exit normally
-  std::string out;     // everything written to stdout
-  std::string err;     // everything written to stderr
+  int status = -1;  // exit status, or -1 if it did not exit normally
+  std::string out;  // everything written to stdout
+  std::string err;  // everything written to stderr
 };
 
 // Runs argv[0] (a path) with `env` entries added ("NAME=value"), collecting
