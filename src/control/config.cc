@@ -27,7 +27,6 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/program_options.hpp>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -36,6 +35,8 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+
+#include <boost/program_options.hpp>
 
 namespace dpswitch::control {
 namespace {
@@ -217,6 +218,14 @@ const GlobalKey kGlobalKeys[] = {
        c.mbufs = static_cast<uint32_t>(ParseRange(v, 0, UINT32_MAX));
      },
      [](const Config& c) { return std::to_string(c.mbufs); }},
+    {"datapath.mbuf-size", "BYTES",
+     "packet buffer data room incl. 128 B headroom (0: DPDK default 2176; 256 suits 64 B benchmarks)",
+     [](Config& c, const std::string& v) {
+       c.mbuf_size = static_cast<uint32_t>(ParseRange(v, 0, 65535));
+       if (c.mbuf_size && c.mbuf_size < 256)
+         throw ConfigError("datapath.mbuf-size: " + v + " is below the 256-byte minimum");
+     },
+     [](const Config& c) { return std::to_string(c.mbuf_size); }},
     {"datapath.upcall-ring-size", "N", "upcall ring entries (power of two)",
      [](Config& c, const std::string& v) {
        c.upcall_ring_size = ParsePowerOfTwo(v, 2, kMaxUpcallRing);

@@ -46,6 +46,7 @@ struct Config {
   uint32_t emc_insert_inv_prob = 100;  // [datapath] insert 1 in N EMC misses; 0 = never
   uint32_t flow_limit = 200000;        // [datapath] flow-limit: megaflows, >= 1
   uint32_t mbufs = 0;                  // [datapath] mbufs: 0 = computed from ports
+  uint32_t mbuf_size = 0;              // [datapath] mbuf-size: data room; 0 = DPDK default
   uint32_t upcall_ring_size = 4096;    // [datapath] upcall-ring-size (power of 2)
   std::string flows_file;              // [openflow] flows ("" = none)
   std::string control_socket = "run/dpswitch.ctl";  // [control] socket ("" = none)

@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,6 +13,8 @@
 #include <cstring>
 #include <filesystem>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 namespace dpswitch::control {
 namespace {

@@ -95,7 +95,8 @@ void Switch::Start() {
   const uint32_t ring_slots = (cfg_.handler_threads + n_pmds) * cfg_.upcall_ring_size;
   const uint32_t n_mbufs =
       cfg_.mbufs ? cfg_.mbufs : netdev::MbufsNeeded(specs, n_pmds, ring_slots);
-  pool_ = netdev::CreatePacketPool("dps_mbuf_s0", n_mbufs, static_cast<int>(rte_socket_id()));
+  pool_ = netdev::CreatePacketPool("dps_mbuf_s0", n_mbufs, static_cast<int>(rte_socket_id()),
+                                   cfg_.mbuf_size);
   spdlog::info("mbuf pool: {} mbufs of {} bytes on socket {} ({} MiB)", n_mbufs,
                pool_->elt_size, rte_socket_id(),
                (uint64_t{n_mbufs} * pool_->elt_size) >> 20);
@@ -139,8 +140,10 @@ void Switch::Start() {
 
   commands_ = std::make_unique<CommandRegistry>();
   RegisterSwitchCommands(*this, *commands_);
-  socket_ = std::make_unique<ControlSocket>(cfg_.control_socket, *commands_);
-  socket_->Start();
+  if (!cfg_.control_socket.empty()) {
+    socket_ = std::make_unique<ControlSocket>(cfg_.control_socket, *commands_);
+    socket_->Start();
+  }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   datapath_->Go();
 }

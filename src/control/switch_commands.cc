@@ -91,7 +91,7 @@ CommandResult ShowPmdStats(Switch& sw) {
 CommandResult DumpMegaflows(Switch& sw) {
   const auto& ports = sw.ports();
   auto port_name = [&](uint16_t dp) {
-    return dp < ports.size() ? std::to_string(ports[dp]->spec().ofport) : "?" + std::to_string(dp);
+    return std::to_string(dp < ports.size() ? ports[dp]->spec().ofport : 0);
   };
   const uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
   std::string out;

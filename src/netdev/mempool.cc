@@ -17,9 +17,10 @@ uint32_t MbufsNeeded(const std::vector<PortSpec>& ports, uint32_t n_pmds, uint32
   return static_cast<uint32_t>(n);
 }
 
-rte_mempool* CreatePacketPool(const std::string& name, uint32_t n, int socket) {
-  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, kMbufCache, 0,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+rte_mempool* CreatePacketPool(const std::string& name, uint32_t n, int socket,
+                              uint32_t data_room) {
+  const auto room = static_cast<uint16_t>(data_room ? data_room : RTE_MBUF_DEFAULT_BUF_SIZE);
+  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, kMbufCache, 0, room, socket);
   if (!mp)
     throw PortError("cannot create mbuf pool '" + name + "' of " + std::to_string(n) +
                     " mbufs on socket " + std::to_string(socket) + ": " +

@@ -23,8 +23,9 @@ inline constexpr uint32_t kMbufCache = 256;  // per-lcore mempool cache
 // preload packets (net_pcap infinite_rx) — configurable via datapath.mbufs.
 uint32_t MbufsNeeded(const std::vector<PortSpec>& ports, uint32_t n_pmds, uint32_t ring_slots);
 
-// Creates (or throws PortError) a pool of n mbufs with default data room on
-// `socket`.
-rte_mempool* CreatePacketPool(const std::string& name, uint32_t n, int socket);
+// Creates (or throws PortError) a pool of n mbufs on `socket` with
+// `data_room` bytes per buffer (0: DPDK's default, 2 KiB + headroom).
+rte_mempool* CreatePacketPool(const std::string& name, uint32_t n, int socket,
+                              uint32_t data_room = 0);
 
 }  // namespace dpswitch::netdev

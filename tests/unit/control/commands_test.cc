@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The command registry: tokenising and quoting, longest-name matching, help,
 // errors, and serialised execution.
-#include "control/commands.h"
-
 #include <atomic>
-#include <catch2/catch.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "control/commands.h"
 
 namespace dpswitch::control {
 namespace {

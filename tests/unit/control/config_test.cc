@@ -2,14 +2,14 @@
 // Configuration loading: the INI contract users and scripts rely on, command
 // line overrides, and one test per class of error, each checking that the
 // message names what is wrong and where.
-#include "control/config.h"
-
-#include <catch2/catch.hpp>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
+#include "control/config.h"
 #include "control_test_util.h"
 
 namespace dpswitch::control {

@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The console: piped input (plain lines), and a pseudo-terminal driving the
 // librte_cmdline front end (prompt, completion, Ctrl-D) as a user would.
-#include "control/console.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <catch2/catch.hpp>
 #include <cctype>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "control/console.h"
 
 namespace dpswitch::control {
 namespace {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The control socket server, its client function, and the real dpswitch-ctl
 // binary against it.
-#include "control/control_socket.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,7 +8,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
+#include "control/control_socket.h"
 #include "control_test_util.h"
 
 namespace dpswitch::control {
