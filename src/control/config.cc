@@ -221,9 +221,11 @@ const GlobalKey kGlobalKeys[] = {
     {"datapath.mbuf-size", "BYTES",
      "packet buffer data room incl. 128 B headroom (0: DPDK default 2176; 256 suits 64 B benchmarks)",
      [](Config& c, const std::string& v) {
-       c.mbuf_size = static_cast<uint32_t>(ParseRange(v, 0, 65535));
-       if (c.mbuf_size && c.mbuf_size < 256)
-         throw ConfigError("datapath.mbuf-size: " + v + " is below the 256-byte minimum");
+       const auto size = ParseU64(v);
+       if (!size || (*size != 0 && (*size < 256 || *size > 65535))) {
+         throw BadValue{"expected 0 (DPDK default) or a size between 256 and 65535 bytes"};
+       }
+       c.mbuf_size = static_cast<uint32_t>(*size);
      },
      [](const Config& c) { return std::to_string(c.mbuf_size); }},
     {"datapath.upcall-ring-size", "N", "upcall ring entries (power of two)",

@@ -91,21 +91,20 @@ def testpmd_mpps(pcap, n_packets, window, warmup, prefix):
     t.start()
     cmd("start")
     time.sleep(warmup)
-    cmd("show port stats 0")
-    time.sleep(0.5)
-    n0 = len(out)
     t0 = time.time()
-    time.sleep(window)
     cmd("show port stats 0")
+    time.sleep(window)
     t1 = time.time()
+    cmd("show port stats 0")
     time.sleep(0.5)
     cmd("quit")
     try:
         p.wait(timeout=30)
     except subprocess.TimeoutExpired:
         p.kill()
+    # Only the two `show port stats 0` answers (quit prints totals too).
     text = "".join(out)
-    rx = [int(x) for x in re.findall(r"RX-packets:\s+(\d+)", text)]
+    rx = [int(x) for x in re.findall(r"NIC statistics for port 0.*?RX-packets:\s+(\d+)", text, re.S)]
     if len(rx) < 2:
         raise RuntimeError("testpmd: no stats\n" + text[-2000:])
     return (rx[-1] - rx[-2]) / (t1 - t0) / 1e6
@@ -116,7 +115,9 @@ def dpswitch_run(pcap, n_packets, rules, window, warmup, workdir, prefix):
     with open(flows, "w") as f:
         f.write("\n".join(RULES[rules]) + "\n")
     sock = os.path.join(workdir, "ctl.sock")
-    argv = [DPSWITCH, "--config", "/dev/null",
+    conf = os.path.join(workdir, "empty.conf")  # everything is on the command line
+    open(conf, "w").close()
+    argv = [DPSWITCH, "--config", conf,
             "--dpdk.eal-args", "-l 0-1 --in-memory --no-pci --no-telemetry --file-prefix " + prefix,
             "--datapath.pmd-cores", "1", "--datapath.mbufs", str(n_packets + 65536),
             "--datapath.mbuf-size", "256",

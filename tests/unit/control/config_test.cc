@@ -365,6 +365,8 @@ TEST_CASE("config: bad values name the key, the value and the rule", "[config][e
       {"datapath.flow-limit", "1e6", "integer"},
       {"datapath.flow-limit", "99999999999", "integer"},
       {"datapath.mbufs", "lots", "integer"},
+      {"datapath.mbuf-size", "100", "between 256 and 65535"},
+      {"datapath.mbuf-size", "65536", "between 256 and 65535"},
       {"datapath.upcall-ring-size", "1000", "power of two"},
       {"datapath.pmd-cores", "2-1", "backwards"},
       {"datapath.pmd-cores", "1,,2", "lcore ids"},
