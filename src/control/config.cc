@@ -219,7 +219,8 @@ const GlobalKey kGlobalKeys[] = {
      },
      [](const Config& c) { return std::to_string(c.mbufs); }},
     {"datapath.mbuf-size", "BYTES",
-     "packet buffer data room incl. 128 B headroom (0: DPDK default 2176; 256 suits 64 B benchmarks)",
+     "packet buffer data room incl. 128 B headroom "
+     "(0: DPDK default 2176; 256 suits 64 B benchmarks)",
      [](Config& c, const std::string& v) {
        const auto size = ParseU64(v);
        if (!size || (*size != 0 && (*size < 256 || *size > 65535))) {
