@@ -28,7 +28,7 @@ void ExecuteActions(const ExecContext& ctx, rte_mbuf* m, pkt::FlowKey* key,
           return;
         }
         if (i >= mod_end) {
-          rte_mbuf_refcnt_update(m, 1);  // shared: nothing rewrites it later
+          rte_pktmbuf_refcnt_update(m, 1);  // shared (every segment): nothing rewrites it later
           ctx.tx->Enqueue(a.port, m);
         } else if (rte_mbuf* c = rte_pktmbuf_copy(m, ctx.pool, 0, UINT32_MAX)) {
           ctx.tx->Enqueue(a.port, c);

@@ -118,8 +118,8 @@ struct Harness {
   // Parses `m` and runs `actions` on it, then flushes as the PMD does at the
   // end of a poll iteration.
   void Run(rte_mbuf* m, std::vector<DpAction> actions) {
-    REQUIRE(pkt::ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, 1, &key,
-                             &layout) == pkt::kParseOk);
+    REQUIRE(pkt::ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, 1, &key, &layout) ==
+            pkt::kParseOk);
     ExecuteActions(ctx, m, &key, &layout, actions);
     tx->FlushAll();
   }
@@ -339,13 +339,8 @@ TEST_CASE("ExecuteActions: push_vlan, output, pop_vlan, output", "[action_execut
   Harness h;
   const unsigned base = InUse();
   const auto bytes = Udp4();
-  const auto tagged = PacketBuilder()
-                          .Eth()
-                          .Vlan(0x2064)
-                          .Ipv4(kSrc, kDst)
-                          .Udp(1000, 2000)
-                          .Payload(18)
-                          .Build();
+  const auto tagged =
+      PacketBuilder().Eth().Vlan(0x2064).Ipv4(kSrc, kDst).Udp(1000, 2000).Payload(18).Build();
   rte_mbuf* m = NewMbuf(bytes);
   h.Run(m, {PushVlan(0x2064), Output(0), Simple(DpActionType::kPopVlan), Output(1)});
   auto sent0 = h.Sent(0);
