@@ -60,31 +60,18 @@
 
 #include <rte_byteorder.h>
 
+#include "packet/protocols.h"
+
 namespace dpswitch::pkt {
 namespace {
 
-constexpr uint32_t kEthHeaderLen = 14;
-constexpr uint32_t kVlanTagLen = 4;
+using namespace proto;  // wire constants shared with the other packet unit
+
 // Tags beyond this many are not skipped (see the essay above).
 constexpr uint8_t kMaxVlanTags = 8;
 
-constexpr uint16_t kEthTypeIpv4 = 0x0800;
-constexpr uint16_t kEthTypeArp = 0x0806;
-constexpr uint16_t kEthTypeIpv6 = 0x86dd;
-constexpr uint16_t kEthTypeVlan = 0x8100;
-constexpr uint16_t kEthTypeQinQ = 0x88a8;
 constexpr uint16_t kEthTypeMin = 0x0600;   // smaller values are 802.3 lengths
 constexpr uint16_t kEthType8023 = 0x05ff;  // what OVS reports for them
-
-constexpr uint8_t kProtoIcmp = 1;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kProtoIpv6HopByHop = 0;
-constexpr uint8_t kProtoIpv6Routing = 43;
-constexpr uint8_t kProtoIpv6Fragment = 44;
-constexpr uint8_t kProtoIcmpv6 = 58;
-constexpr uint8_t kProtoIpv6DestOpts = 60;
-constexpr uint8_t kProtoSctp = 132;
 
 constexpr uint32_t kIpv4MinHeaderLen = 20;
 constexpr uint32_t kIpv6HeaderLen = 40;

@@ -43,28 +43,14 @@
 #include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 
+#include "packet/protocols.h"
+
 namespace dpswitch::pkt {
 namespace {
 
-constexpr uint16_t kEthTypeIpv4 = 0x0800;
-constexpr uint16_t kEthTypeArp = 0x0806;
-constexpr uint16_t kEthTypeIpv6 = 0x86dd;
-constexpr uint16_t kEthTypeVlan = 0x8100;
-constexpr uint16_t kEthTypeQinQ = 0x88a8;
+using namespace proto;  // wire constants shared with the other packet unit
 
-constexpr uint8_t kProtoIcmp = 1;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kProtoIpv6HopByHop = 0;
-constexpr uint8_t kProtoIpv6Routing = 43;
-constexpr uint8_t kProtoIpv6Fragment = 44;
-constexpr uint8_t kProtoIcmpv6 = 58;
-constexpr uint8_t kProtoIpv6DestOpts = 60;
-constexpr uint8_t kProtoSctp = 132;
-
-constexpr uint32_t kEthHeaderLen = 14;
 constexpr uint32_t kMacBytes = 12;  // destination + source MAC
-constexpr uint32_t kVlanTagLen = 4;
 
 // Offsets of checksums inside their L4 headers.
 constexpr uint32_t kTcpCsumOfs = 16;
