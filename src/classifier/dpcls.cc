@@ -55,11 +55,11 @@ Dpcls::~Dpcls() {
   SubtableVec::Free(v);
 }
 
-uint32_t Dpcls::LookupBurst(const pkt::FlowKey* const keys[], uint32_t n, uint32_t todo,
+uint32_t Dpcls::LookupBurst(const pkt::FlowKey* const keys[], uint32_t n, uint32_t wanted,
                             Megaflow* flows[], uint64_t* subtable_lookups) const noexcept {
-  if (n < kMaxBurst) todo &= (uint32_t{1} << n) - 1;
+  if (n < kMaxBurst) wanted &= (uint32_t{1} << n) - 1;
   const SubtableVec* v = subtables_.load(std::memory_order_acquire);
-  uint32_t remaining = todo;
+  uint32_t remaining = wanted;
   uint64_t probes = 0;
   for (uint32_t s = 0; s < v->n && remaining != 0; s++) {
     if (s + 1 < v->n) rte_prefetch0(v->items[s + 1]);
@@ -67,7 +67,7 @@ uint32_t Dpcls::LookupBurst(const pkt::FlowKey* const keys[], uint32_t n, uint32
     remaining &= ~v->items[s]->LookupBurst(keys, remaining, flows);
   }
   if (subtable_lookups != nullptr) *subtable_lookups += probes;
-  return todo & ~remaining;
+  return wanted & ~remaining;
 }
 
 void Dpcls::Publish(SubtableVec* fresh) {

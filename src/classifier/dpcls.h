@@ -41,11 +41,11 @@ class Dpcls final {
   Dpcls(const Dpcls&) = delete;
   Dpcls& operator=(const Dpcls&) = delete;
 
-  // Readers. For each i < n with bit i of `todo` set, looks up keys[i]; on a
+  // Readers. For each i < n with bit i of `wanted` set, looks up keys[i]; on a
   // hit stores the megaflow in flows[i] and sets bit i of the result. Dead
   // megaflows are not returned. *subtable_lookups (if non-null) is increased
   // by the number of subtable probes made (for "masks searched" stats).
-  uint32_t LookupBurst(const pkt::FlowKey* const keys[], uint32_t n, uint32_t todo,
+  uint32_t LookupBurst(const pkt::FlowKey* const keys[], uint32_t n, uint32_t wanted,
                        Megaflow* flows[], uint64_t* subtable_lookups) const noexcept;
 
   // Writer: inserts `flow`. If a live megaflow with the same mask and masked

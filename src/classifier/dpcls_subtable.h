@@ -54,9 +54,9 @@ class alignas(64) Subtable final {
   Subtable(const pkt::FlowMask& mask, RcuReclaimer* reclaimer)
       : mask_(mask), table_(reclaimer), prefetch_key_tail_((mask.map >> kFirstTailWord) != 0) {}
 
-  // Looks up keys[i] for each bit i of todo (< kMaxBurst); returns the hit
+  // Looks up keys[i] for each bit i of wanted (< kMaxBurst); returns the hit
   // bitmap and fills flows[i] for hits. RCU reader; no allocation or locks.
-  uint32_t LookupBurst(const pkt::FlowKey* const keys[], uint32_t todo,
+  uint32_t LookupBurst(const pkt::FlowKey* const keys[], uint32_t wanted,
                        Megaflow* flows[]) noexcept {
     const MegaflowTable::Body* body = table_.Acquire();
     const uint64_t* mw = mask_.bits.Words();
@@ -64,12 +64,12 @@ class alignas(64) Subtable final {
     uint32_t hashes[kMaxBurst];
     Megaflow* cand[kMaxBurst];
 
-    for (uint32_t m = todo; m; m &= m - 1) {
+    for (uint32_t m = wanted; m; m &= m - 1) {
       const uint32_t i = static_cast<uint32_t>(std::countr_zero(m));
       hashes[i] = HashMaskedWords(keys[i]->Words(), mw, map);
       MegaflowTable::PrefetchBucket(body, hashes[i]);
     }
-    for (uint32_t m = todo; m; m &= m - 1) {
+    for (uint32_t m = wanted; m; m &= m - 1) {
       const uint32_t i = static_cast<uint32_t>(std::countr_zero(m));
       Megaflow* f = MegaflowTable::FirstCandidate(body, hashes[i]);
       cand[i] = f;
@@ -81,7 +81,7 @@ class alignas(64) Subtable final {
       }
     }
     uint32_t hits = 0;
-    for (uint32_t m = todo; m; m &= m - 1) {
+    for (uint32_t m = wanted; m; m &= m - 1) {
       const uint32_t i = static_cast<uint32_t>(std::countr_zero(m));
       Megaflow* f = cand[i];
       if (f == nullptr) continue;
