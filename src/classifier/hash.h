@@ -15,9 +15,12 @@ namespace dpswitch::cls {
 inline constexpr uint32_t kHashBasis = 0x9e3779b9u;
 
 // Hash of (words[i] & mask[i]) for every i in map, in ascending order.
-inline uint32_t HashMaskedWords(const uint64_t* words, const uint64_t* mask,
-                                uint32_t map) noexcept {
-  uint32_t h = kHashBasis;
+// CRC32-C has no finalisation step, so the hash of a map continues from the
+// hash of any lower map passed as `basis`: staged lookup extends each stage's
+// hash instead of starting again.
+inline uint32_t HashMaskedWords(const uint64_t* words, const uint64_t* mask, uint32_t map,
+                                uint32_t basis = kHashBasis) noexcept {
+  uint32_t h = basis;
   while (map) {
     const uint32_t i = static_cast<uint32_t>(std::countr_zero(map));
     map &= map - 1;

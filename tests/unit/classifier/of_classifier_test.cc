@@ -17,6 +17,8 @@
 namespace {
 
 using dpswitch::cls::OfClassifier;
+using dpswitch::cls::OfClassifierOptions;
+using dpswitch::cls::OfLookupStats;
 using dpswitch::cls::OfClsRule;
 using dpswitch::pkt::FieldId;
 using dpswitch::pkt::FieldInfo;
@@ -136,7 +138,9 @@ struct RuleDef {
   int32_t priority;
 };
 
-// Looks `key` up in both; checks the result, then the wc property.
+// Looks `key` up in both; checks the result, then the wc property. The
+// samples keep metadata: partitioning relies on it being pipeline state
+// (of_classifier.h), and xlate never varies it within a megaflow.
 void CheckLookup(const OfClassifier& cls, const ReferenceOfClassifier& ref, const FlowKey& key,
                  Gen* gen, int wc_samples, bool exact_winner) {
   FlowMask wc;
@@ -156,8 +160,10 @@ void CheckLookup(const OfClassifier& cls, const ReferenceOfClassifier& ref, cons
     for (uint32_t i = 0; i < pkt::kKeyWords; i++)
       REQUIRE((wc.bits.Word(i) & got->mask.bits.Word(i)) == got->mask.bits.Word(i));
   }
+  FlowMask keep = wc;
+  keep.bits.metadata = ~uint64_t{0};
   for (int s = 0; s < wc_samples; s++) {
-    const FlowKey p = gen->Perturb(key, wc);
+    const FlowKey p = gen->Perturb(key, keep);
     FlowMask wc2;
     const OfClsRule* again = cls.Lookup(p, &wc2);
     REQUIRE(again == got);
@@ -165,7 +171,8 @@ void CheckLookup(const OfClassifier& cls, const ReferenceOfClassifier& ref, cons
   }
 }
 
-void RunRandom(uint64_t seed, int n_shapes, int n_rules, int n_packets, bool distinct_prio) {
+void RunRandom(uint64_t seed, int n_shapes, int n_rules, int n_packets, bool distinct_prio,
+               const OfClassifierOptions& options = {}) {
   Gen gen(seed);
   std::vector<FlowMask> shapes;
   for (int i = 0; i < n_shapes; i++) shapes.push_back(gen.RandomShape());
@@ -173,7 +180,7 @@ void RunRandom(uint64_t seed, int n_shapes, int n_rules, int n_packets, bool dis
   std::iota(prios.begin(), prios.end(), 1);
   std::shuffle(prios.begin(), prios.end(), std::mt19937_64(seed));
 
-  OfClassifier cls;
+  OfClassifier cls(options);
   ReferenceOfClassifier ref;
   std::vector<RuleDef> defs;
   std::vector<int> users(static_cast<size_t>(n_rules));  // addresses serve as user pointers
@@ -222,6 +229,15 @@ void RunRandom(uint64_t seed, int n_shapes, int n_rules, int n_packets, bool dis
   }
   REQUIRE(cls.size() == ref.size());
   check_packets(n_packets);
+
+  // Rebuilding the indexes with other options changes no answer.
+  OfClassifierOptions flipped = options;
+  flipped.staged_lookup = !flipped.staged_lookup;
+  flipped.partitioning = !flipped.partitioning;
+  cls.SetOptions(flipped);
+  check_packets(n_packets / 4);
+  cls.SetOptions(options);
+  check_packets(n_packets / 4);
 }
 
 }  // namespace
@@ -237,6 +253,23 @@ TEST_CASE("OfClassifier matches the reference with priority ties", "[of_classifi
   for (uint64_t seed = 100; seed <= 115; seed++) {
     CAPTURE(seed);
     RunRandom(seed, 8, 200, 1500, /*distinct_prio=*/false);
+  }
+}
+
+// Every combination of the caching-aware optimisations (and no tries at all)
+// gives the reference's answers and honest wildcards.
+TEST_CASE("OfClassifier matches the reference under every optimisation mix", "[of_classifier]") {
+  for (uint32_t combo = 0; combo < 32; combo++) {
+    OfClassifierOptions o;
+    o.priority_sorting = combo & 1;
+    o.staged_lookup = combo & 2;
+    o.port_tracking = combo & 4;
+    o.partitioning = combo & 8;
+    if (combo & 16) o.prefix_fields.clear();
+    for (uint64_t seed = 300; seed < 302; seed++) {
+      CAPTURE(combo, seed);
+      RunRandom(seed + combo * 7, 16, 250, 600, /*distinct_prio=*/(combo & 1) != 0, o);
+    }
   }
 }
 
@@ -304,9 +337,10 @@ TEST_CASE("OfClassifier priority sorting keeps wildcards narrow", "[of_classifie
   p.nw_dst = 0x0a0b0c0d;
   p.tp_dst = 80;
   FlowMask wc;
-  uint32_t searched = 0;
-  REQUIRE(cls.Lookup(p, &wc, &searched)->user == &hi);
-  REQUIRE(searched == 1);
+  OfLookupStats stats;
+  REQUIRE(cls.Lookup(p, &wc, &stats)->user == &hi);
+  REQUIRE(stats.tuples_probed == 1);
+  REQUIRE(stats.early_exits == 1);
   REQUIRE(wc.bits.tp_dst == 0);
   REQUIRE(wc.bits.nw_dst == 0xff000000);
 
