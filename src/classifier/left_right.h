@@ -99,7 +99,7 @@ class LeftRight final {
  public:
   // Constructs both copies from the same arguments (passed as lvalues, twice).
   template <class... Args>
-    requires std::is_constructible_v<T, Args&...>
+  requires std::is_constructible_v<T, Args&...>
   explicit LeftRight(Args&&... args) : copies_{T(args...), T(args...)} {}
   LeftRight(const LeftRight&) = delete;
   LeftRight& operator=(const LeftRight&) = delete;

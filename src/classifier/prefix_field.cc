@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -55,6 +56,29 @@ std::string Quoted(std::string_view name) {
 }
 
 constexpr PrefixValue kAllOnes{~uint64_t{0}, ~uint64_t{0}};
+
+// 16 network-order bytes as a bit string.
+PrefixValue Load128(const uint8_t* bytes) noexcept {
+  uint64_t hi, lo;
+  std::memcpy(&hi, bytes, 8);
+  std::memcpy(&lo, bytes + 8, 8);
+  return {__builtin_bswap64(hi), __builtin_bswap64(lo)};
+}
+
+// bytes |= bits (16 network-order bytes).
+void Or128(uint8_t* bytes, const PrefixValue& bits) noexcept {
+  const PrefixValue old = Load128(bytes);
+  const uint64_t hi = __builtin_bswap64(old.hi | bits.hi);
+  const uint64_t lo = __builtin_bswap64(old.lo | bits.lo);
+  std::memcpy(bytes, &hi, 8);
+  std::memcpy(bytes + 8, &lo, 8);
+}
+
+// The words a prefix of n bits of a 128-bit field at byte `offset` touches.
+pkt::WordMap MapOf(size_t offset, unsigned n) noexcept {
+  const uint32_t first = static_cast<uint32_t>(offset / 8);
+  return n > 64 ? pkt::WordMap{3} << first : pkt::WordMap{1} << first;
+}
 
 }  // namespace
 
@@ -124,6 +148,20 @@ std::string FormatPrefixFields(const std::vector<pkt::FieldId>& fields) {
 }
 
 PrefixValue PrefixFieldValue(const pkt::FlowKey& key, pkt::FieldId id) noexcept {
+  // The four trie fields directly: this runs for every lookup that reaches a
+  // tuple with a trie.
+  switch (id) {
+    case FieldId::kNwSrc:
+      return {static_cast<uint64_t>(key.nw_src) << 32, 0};
+    case FieldId::kNwDst:
+      return {static_cast<uint64_t>(key.nw_dst) << 32, 0};
+    case FieldId::kIpv6Src:
+      return Load128(key.ipv6_src);
+    case FieldId::kIpv6Dst:
+      return Load128(key.ipv6_dst);
+    default:
+      break;
+  }
   const pkt::FieldInfo& f = pkt::GetField(id);
   return ToPrefix(f, pkt::GetFieldValue(f, key));
 }
@@ -142,12 +180,33 @@ void UnwildcardPrefix(pkt::FlowMask* wc, pkt::FieldId id, unsigned n) noexcept {
   if (n == 0) return;
   const pkt::FieldInfo& f = pkt::GetField(id);
   n = std::min<unsigned>(n, pkt::FieldWidth(f));
+  const PrefixValue bits = kAllOnes.Truncated(n);
+  constexpr uint32_t kIpv4Word = offsetof(pkt::FlowKey, nw_src) / 8;
+  switch (id) {  // the trie fields directly, as above
+    case FieldId::kNwSrc:
+      wc->bits.nw_src |= static_cast<uint32_t>(bits.hi >> 32);
+      wc->map |= pkt::WordMap{1} << kIpv4Word;
+      return;
+    case FieldId::kNwDst:
+      wc->bits.nw_dst |= static_cast<uint32_t>(bits.hi >> 32);
+      wc->map |= pkt::WordMap{1} << kIpv4Word;
+      return;
+    case FieldId::kIpv6Src:
+      Or128(wc->bits.ipv6_src, bits);
+      wc->map |= MapOf(offsetof(pkt::FlowKey, ipv6_src), n);
+      return;
+    case FieldId::kIpv6Dst:
+      Or128(wc->bits.ipv6_dst, bits);
+      wc->map |= MapOf(offsetof(pkt::FlowKey, ipv6_dst), n);
+      return;
+    default:
+      break;
+  }
   // SetFieldMatch ORs the mask into wc and writes the (zero) value into a
   // scratch key we throw away; this keeps the field layout in one place.
   pkt::FlowKey scratch;
   scratch.Clear();
-  pkt::SetFieldMatch(f, pkt::FieldValue{}, FromPrefix(f, kAllOnes.Truncated(n)), &scratch,
-                     &wc->bits);
+  pkt::SetFieldMatch(f, pkt::FieldValue{}, FromPrefix(f, bits), &scratch, &wc->bits);
   wc->Finalize();
 }
 

@@ -8,8 +8,11 @@
 // setting came from ("in config/x.conf:12" or "on the command line").
 //
 // Boost.Program_options reads both sources; the fixed keys are registered (and
-// --help is printed from that registration), [port.NAME] keys are dynamic and
-// arrive as "unregistered" options that we validate ourselves. Two things
+// --help is printed from that registration), [port.NAME] and [table.N] keys
+// are dynamic and arrive as "unregistered" options that we validate
+// ourselves. [classifier] and [table.N] keys are the classifier option table
+// of control/classifier_config.h; a table's options are computed once all
+// settings are in ([classifier] values, then the table's own keys on top). Two things
 // Boost does not do are done here:
 //   - INI inline comments: Boost strips '#' but not ';', and rejects a line
 //     that starts with ';'. A pre-pass drops comment lines and cuts a trailing
@@ -38,6 +41,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "control/classifier_config.h"
+
 namespace dpswitch::control {
 namespace {
 
@@ -54,12 +59,15 @@ constexpr uint16_t kMaxRxq = 1024;       // RTE_MAX_QUEUES_PER_PORT
 constexpr uint16_t kMaxDesc = 32768;
 constexpr unsigned kHelpColumns = 100;  // --help line width
 constexpr std::string_view kPortPrefix = "port.";
+constexpr std::string_view kTablePrefix = "table.";
+constexpr std::string_view kClassifierPrefix = "classifier.";
+constexpr unsigned kMaxTable = 254;  // OpenFlow tables 0..254 (255 is OFPTT_ALL)
 // Stands in for an empty command-line value while Boost parses ("--log.file ''"
 // means "log to stderr"); a control character no real value contains.
 constexpr const char* kEmptyValue = "\x1f";
 constexpr std::array<std::string_view, 1> kPortTypes = {"dpdk"};
-constexpr std::array<std::string_view, 5> kSections = {"dpdk", "datapath", "openflow", "control",
-                                                       "log"};
+constexpr std::array<std::string_view, 6> kSections = {"dpdk",    "datapath", "openflow",
+                                                       "control", "log",      "classifier"};
 
 // A bad value; the caller adds the key and where it came from.
 struct BadValue {
@@ -339,9 +347,12 @@ std::string Suggest(std::string_view wrong, const std::vector<std::string>& cand
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
+// Every fixed SECTION.KEY, [classifier] keys included (for suggestions).
 std::vector<std::string> GlobalKeyNames() {
   std::vector<std::string> v;
   for (const auto& k : kGlobalKeys) v.push_back(k.key);
+  for (const auto& name : ClassifierOptionNames())
+    v.push_back(std::string(kClassifierPrefix) + name);
   return v;
 }
 
@@ -356,6 +367,45 @@ bool ValidPortName(std::string_view name) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
 }
+
+// "0".."254" -> table id; decimal digits only.
+std::optional<uint8_t> ParseTableId(std::string_view text) {
+  if (text.empty() || text.size() > 3 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const auto v = ParseU64(text);
+  if (!v || *v > kMaxTable) return std::nullopt;
+  return static_cast<uint8_t>(*v);
+}
+
+std::string InvalidTable(std::string_view text, const std::string& where) {
+  return "invalid table number '" + std::string(text) + "' " + where + " (expected 0-" +
+         std::to_string(kMaxTable) + ")";
+}
+
+// --- Per-table classifier options under construction ---------------------------
+
+// The [table.N] keys as given, in order; applied on top of [classifier] once
+// every setting is in.
+class TableSet {
+ public:
+  void Touch(uint8_t table) { tables_[table]; }
+  void Set(uint8_t table, const std::string& key, const std::string& value) {
+    tables_[table].emplace_back(key, value);
+  }
+  void Finish(Config& config) const {
+    for (const auto& [table, settings] : tables_) {
+      cls::OfClassifierOptions options = config.classifier;
+      // Already validated one by one in Apply.
+      for (const auto& [key, value] : settings) SetClassifierOption(&options, key, value);
+      config.tables[table] = options;
+    }
+  }
+
+ private:
+  std::map<uint8_t, std::vector<std::pair<std::string, std::string>>> tables_;
+};
 
 // --- Ports under construction -------------------------------------------------
 
@@ -424,13 +474,17 @@ IniScan ScanIni(std::istream& in, const std::string& file) {
       if (line.back() != ']') throw ConfigError("malformed section header '" + line + "' " + where);
       section = Trim(line.substr(1, line.size() - 2));
       const bool known = std::find(kSections.begin(), kSections.end(), section) != kSections.end();
-      if (!known && section.rfind(kPortPrefix, 0) != 0) {
+      const bool table = section.rfind(kTablePrefix, 0) == 0;
+      if (!known && !table && section.rfind(kPortPrefix, 0) != 0) {
         std::vector<std::string> names(kSections.begin(), kSections.end());
         throw ConfigError("unknown section [" + section + "] " + where + Suggest(section, names) +
-                          "; sections are [dpdk], [datapath], [openflow], [control], [log] "
-                          "and [port.NAME]");
+                          "; sections are [dpdk], [datapath], [openflow], [classifier], "
+                          "[control], [log], [table.N] and [port.NAME]");
       }
-      if (!known && !ValidPortName(section.substr(kPortPrefix.size()))) {
+      if (table && !ParseTableId(section.substr(kTablePrefix.size()))) {
+        throw ConfigError(InvalidTable(section.substr(kTablePrefix.size()), where));
+      }
+      if (!known && !table && !ValidPortName(section.substr(kPortPrefix.size()))) {
         throw ConfigError("invalid port name '" + section.substr(kPortPrefix.size()) + "' " +
                           where + " (letters, digits, '_' and '-' only)");
       }
@@ -470,6 +524,21 @@ po::options_description GlobalOptions() {
   return desc;
 }
 
+po::options_description ClassifierKeyOptions() {
+  po::options_description desc(
+      "Classifier keys ([classifier]: every OpenFlow table; [table.N], N = 0-254: one table)",
+      kHelpColumns, kHelpColumns / 2);
+  const cls::OfClassifierOptions defaults;
+  for (const auto& info : ClassifierOptionInfos()) {
+    const std::string name = std::string(kClassifierPrefix) + info.name;
+    desc.add_options()(name.c_str(),
+                       po::value<std::string>()->value_name(info.arg)->default_value(
+                           ClassifierOptionValue(defaults, info.name)),
+                       info.help);
+  }
+  return desc;
+}
+
 po::options_description PortOptions() {
   po::options_description desc("Port keys ([port.NAME] sections; NAME is letters, digits, _ and -)",
                                kHelpColumns, kHelpColumns / 2);
@@ -485,7 +554,7 @@ po::options_description PortOptions() {
   return desc;
 }
 
-std::vector<Setting> ReadFile(const std::string& file, PortSet& ports) {
+std::vector<Setting> ReadFile(const std::string& file, PortSet& ports, TableSet& tables) {
   std::ifstream in(file);
   if (!in) throw ConfigError("cannot read config file '" + file + "'");
   IniScan scan = ScanIni(in, file);
@@ -494,6 +563,9 @@ std::vector<Setting> ReadFile(const std::string& file, PortSet& ports) {
   for (const auto& [section, line] : scan.sections) {
     if (section.rfind(kPortPrefix, 0) == 0) {
       ports.Get(section.substr(kPortPrefix.size()), "in " + file + ":" + std::to_string(line));
+    }
+    if (section.rfind(kTablePrefix, 0) == 0) {
+      tables.Touch(*ParseTableId(section.substr(kTablePrefix.size())));  // checked by ScanIni
     }
   }
   std::istringstream cleaned(scan.cleaned);
@@ -554,7 +626,7 @@ CommandLine ParseCommandLine(int argc, const char* const argv[]) {
   po::options_description desc;
   desc.add_options()("config", po::value<std::string>())("interactive,i", po::bool_switch())(
       "help,h", po::bool_switch());
-  desc.add(GlobalOptions());
+  desc.add(GlobalOptions()).add(ClassifierKeyOptions());
   const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
   po::parsed_options parsed(nullptr);
   try {
@@ -577,7 +649,8 @@ CommandLine ParseCommandLine(int argc, const char* const argv[]) {
       cl.interactive = true;
     } else if (key == "help") {
       cl.help = true;
-    } else if (!opt.unregistered || key.rfind(kPortPrefix, 0) == 0) {
+    } else if (!opt.unregistered || key.rfind(kPortPrefix, 0) == 0 ||
+               key.rfind(kTablePrefix, 0) == 0) {
       cl.settings.push_back({key, Trim(value), where});
     } else {
       const std::string name = key.rfind("--", 0) == 0 ? key.substr(2) : key;
@@ -590,11 +663,51 @@ CommandLine ParseCommandLine(int argc, const char* const argv[]) {
 
 // --- Applying -----------------------------------------------------------------
 
-void Apply(Config& config, PortSet& ports, const Setting& s) {
+// A [classifier] or [table.N] key; returns false for any other key.
+bool ApplyClassifier(Config& config, TableSet& tables, const Setting& s) {
+  const auto set = [&](cls::OfClassifierOptions* options, const std::string& key) {
+    try {
+      SetClassifierOption(options, key, s.value);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("invalid value '" + s.value + "' for '" + s.key + "' " + s.where + ": " +
+                        e.what());
+    }
+  };
+  if (s.key.rfind(kClassifierPrefix, 0) == 0) {
+    const std::string key = s.key.substr(kClassifierPrefix.size());
+    if (!IsClassifierOption(key)) {
+      throw ConfigError("unknown key '" + s.key + "' " + s.where +
+                        Suggest(s.key, GlobalKeyNames()));
+    }
+    set(&config.classifier, key);
+    return true;
+  }
+  if (s.key.rfind(kTablePrefix, 0) != 0) return false;
+  const auto dot = s.key.find('.', kTablePrefix.size());
+  if (dot == std::string::npos) {
+    throw ConfigError("table option '" + s.key + "' " + s.where + " must look like table.N.KEY");
+  }
+  const std::string number = s.key.substr(kTablePrefix.size(), dot - kTablePrefix.size());
+  const std::string key = s.key.substr(dot + 1);
+  const auto table = ParseTableId(number);
+  if (!table) throw ConfigError(InvalidTable(number, s.where));
+  if (!IsClassifierOption(key)) {
+    throw ConfigError("unknown key '" + key + "' for table " + number + " " + s.where +
+                      Suggest(key, ClassifierOptionNames()) + "; table keys are " +
+                      Join(ClassifierOptionNames(), ", "));
+  }
+  cls::OfClassifierOptions scratch;  // validates now, applied by TableSet::Finish
+  set(&scratch, key);
+  tables.Set(*table, key, s.value);
+  return true;
+}
+
+void Apply(Config& config, PortSet& ports, TableSet& tables, const Setting& s) {
   const auto bad = [&](const BadValue& e) {
     return ConfigError("invalid value '" + s.value + "' for '" + s.key + "' " + s.where + ": " +
                        e.reason);
   };
+  if (ApplyClassifier(config, tables, s)) return;
   if (s.key.rfind(kPortPrefix, 0) == 0) {
     const auto dot = s.key.rfind('.');
     if (dot < kPortPrefix.size() + 1) {
@@ -673,10 +786,12 @@ std::string ConfigUsage() {
          "\n"
          "Every key below is also an option --SECTION.KEY VALUE (or --SECTION.KEY=VALUE);\n"
          "the command line overrides the file. --port.NAME.KEY VALUE creates or changes a\n"
-         "port. Relative paths are relative to the working directory. In the file, ';' or '#'\n"
-         "after whitespace starts a comment.\n"
+         "port; --table.N.KEY VALUE sets a classifier key of table N. Relative paths are\n"
+         "relative to the working directory. In the file, ';' or '#' after whitespace starts\n"
+         "a comment.\n"
          "\n"
       << GlobalOptions() << "\n"
+      << ClassifierKeyOptions() << "\n"
       << PortOptions();
   std::string text = out.str();
   if (text.back() != '\n') text += '\n';
@@ -696,6 +811,16 @@ std::string FormatConfig(const Config& config) {
     const std::string value = k.show(config);
     out << key.substr(dot + 1) << (value.empty() ? " =" : " = ") << value << "\n";
   }
+  const auto classifier = [&](const cls::OfClassifierOptions& options) {
+    for (const auto& name : ClassifierOptionNames())
+      out << name << " = " << ClassifierOptionValue(options, name) << "\n";
+  };
+  out << "\n[classifier]\n";
+  classifier(config.classifier);
+  for (const auto& [table, options] : config.tables) {
+    out << "\n[table." << unsigned{table} << "]\n";
+    classifier(options);
+  }
   for (const auto& p : config.ports) {
     out << "\n[port." << p.name << "]\n";
     for (const auto& k : kPortKeys) out << k.key << " = " << k.show(p) << "\n";
@@ -713,6 +838,7 @@ std::optional<Config> LoadConfig(int argc, const char* const argv[],
 
   Config config;
   PortSet ports;
+  TableSet tables;
   std::vector<Setting> settings;
   if (cl.config_file) {
     if (cl.config_file->empty()) throw ConfigError("--config needs a file name");
@@ -725,10 +851,11 @@ std::optional<Config> LoadConfig(int argc, const char* const argv[],
              !default_config.empty() && std::filesystem::is_regular_file(default_config, ec)) {
     config.config_file = default_config;
   }
-  if (!config.config_file.empty()) settings = ReadFile(config.config_file, ports);
+  if (!config.config_file.empty()) settings = ReadFile(config.config_file, ports, tables);
   settings.insert(settings.end(), cl.settings.begin(), cl.settings.end());
 
-  for (const auto& s : settings) Apply(config, ports, s);
+  for (const auto& s : settings) Apply(config, ports, tables, s);
+  tables.Finish(config);
   FinishPorts(config, ports);
   if (cl.interactive) config.interactive = true;
   config.eal_args.insert(config.eal_args.end(), cl.eal_args.begin(), cl.eal_args.end());

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "classifier/of_classifier.h"
+
 namespace dpswitch::control {
 
 class ConfigError : public std::runtime_error {
@@ -49,11 +51,13 @@ struct Config {
   uint32_t mbuf_size = 0;              // [datapath] mbuf-size: data room; 0 = DPDK default
   uint32_t upcall_ring_size = 4096;    // [datapath] upcall-ring-size (power of 2)
   std::string flows_file;              // [openflow] flows ("" = none)
-  std::string control_socket = "run/dpswitch.ctl";  // [control] socket ("" = none)
-  bool interactive = false;                         // [control] interactive / -i
-  std::string log_level = "info";                   // trace debug info warn error critical off
-  std::string log_file;                             // "" = stderr
-  std::vector<PortConfig> ports;                    // in file order
+  std::string control_socket = "run/dpswitch.ctl";     // [control] socket ("" = none)
+  bool interactive = false;                            // [control] interactive / -i
+  std::string log_level = "info";                      // trace debug info warn error critical off
+  std::string log_file;                                // "" = stderr
+  cls::OfClassifierOptions classifier;                 // [classifier]: every table's options
+  std::map<uint8_t, cls::OfClassifierOptions> tables;  // [table.N]: complete options of table N
+  std::vector<PortConfig> ports;                       // in file order
 
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -109,6 +109,14 @@ void Switch::Start() {
 
   // --- OpenFlow tables ---------------------------------------------------------
   pipeline_ = std::make_unique<ofp::Pipeline>();
+  // Classifier options first: the flows are then indexed once, as configured.
+  try {
+    pipeline_->SetClassifierOptions(std::nullopt, cfg_.classifier);
+    for (const auto& [table, options] : cfg_.tables)
+      pipeline_->SetClassifierOptions(table, options);
+  } catch (const ofp::FlowError& e) {
+    throw StartError(std::string("classifier: ") + e.what());
+  }
   std::vector<ofp::PortInfo> infos;
   for (size_t i = 0; i < ports_.size(); i++)
     infos.push_back(ofp::PortInfo{ports_[i]->spec().ofport, static_cast<uint16_t>(i), true,

@@ -3,10 +3,11 @@
 
 // Switch: the whole daemon's life cycle, in the order DESIGN.md fixes.
 //
-// Start: EAL -> mbuf pool -> ports probed and configured -> flow file loaded
-// -> datapath (dpcls, rings, PMDs launched but waiting) -> handlers -> ports
-// started -> PMDs told to poll -> control socket and console. Nothing is read
-// from a port before every port and every flow is in place.
+// Start: EAL -> mbuf pool -> ports probed and configured -> classifier
+// options ([classifier], [table.N]) -> flow file loaded -> datapath (dpcls,
+// rings, PMDs launched but waiting) -> handlers -> ports started -> PMDs told
+// to poll -> control socket and console. Nothing is read from a port before
+// every port and every flow is in place.
 // Stop (exit command, SIGINT, SIGTERM): control socket closed -> PMDs stopped
 // -> handlers stopped -> rings drained -> ports stopped and closed (net_pcap
 // flushes its output) -> EAL cleaned up.
@@ -84,7 +85,10 @@ class Switch final {
   std::atomic<bool> maintenance_stop_{false};
 };
 
-// Registers the switch's commands (show ports, dump-flows, ...).
+// Registers the switch's commands (show ports, dump-flows, ...), the table
+// commands below included.
 void RegisterSwitchCommands(Switch& sw, CommandRegistry& registry);
+// show tables, show classifier stats, set table (table_commands.cc).
+void RegisterTableCommands(Switch& sw, CommandRegistry& registry);
 
 }  // namespace dpswitch::control

@@ -186,6 +186,7 @@ void RegisterSwitchCommands(Switch& sw, CommandRegistry& r) {
              [&sw](const std::vector<std::string>&) -> CommandResult {
                return {true, std::to_string(sw.datapath().FlushFlows()) + " megaflow(s) deleted\n"};
              });
+  RegisterTableCommands(sw, r);
   for (const char* name : {"exit", "quit"})
     r.Register(name, name, "stop the switch gracefully (ports flushed and closed)",
                [](const std::vector<std::string>&) -> CommandResult {

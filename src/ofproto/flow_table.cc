@@ -23,49 +23,47 @@ bool LooselySelected(const FlowSelector& sel, const Rule& r) {
 
 }  // namespace
 
-bool FlowTable::Add(std::unique_ptr<Rule> rule) {
-  Rule* raw = rule.get();
-  const FlowMatch& m = raw->spec.match;
-  rules_.emplace(raw, std::move(rule));
-  void* old = cls_.Insert(m.key, m.mask, raw->spec.priority, raw);
-  if (old == nullptr) return false;
-  rules_.erase(static_cast<const Rule*>(old));
-  return true;
+Rule* FlowTable::Add(Rule* rule) {
+  const FlowMatch& m = rule->spec.match;
+  return static_cast<Rule*>(cls_.Insert(m.key, m.mask, rule->spec.priority, rule));
 }
 
 void FlowTable::Erase(const Rule* rule) {
   const FlowMatch& m = rule->spec.match;
   cls_.Remove(m.key, m.mask, rule->spec.priority);
-  rules_.erase(rule);
 }
 
-size_t FlowTable::Delete(const FlowSelector& sel, bool strict) {
-  std::vector<const Rule*> victims;
+std::vector<Rule*> FlowTable::All() const {
+  std::vector<Rule*> out;
+  out.reserve(cls_.size());
+  cls_.ForEach([&](const cls::OfClsRule& r) { out.push_back(static_cast<Rule*>(r.user)); });
+  return out;
+}
+
+std::vector<Rule*> FlowTable::Delete(const FlowSelector& sel, bool strict) {
+  std::vector<Rule*> victims;
   if (strict) {
     const cls::OfClsRule* r =
         cls_.Find(sel.match.key, sel.match.mask, sel.priority.value_or(kDefaultPriority));
     if (r != nullptr && CookieSelected(sel, *static_cast<const Rule*>(r->user)))
-      victims.push_back(static_cast<const Rule*>(r->user));
+      victims.push_back(static_cast<Rule*>(r->user));
   } else {
-    for (const auto& [raw, owned] : rules_)
-      if (CookieSelected(sel, *raw) && LooselySelected(sel, *raw)) victims.push_back(raw);
+    for (Rule* r : All())
+      if (CookieSelected(sel, *r) && LooselySelected(sel, *r)) victims.push_back(r);
   }
   for (const Rule* r : victims) Erase(r);
-  return victims.size();
+  return victims;
 }
 
-size_t FlowTable::Clear() {
-  std::vector<const Rule*> all;
-  all.reserve(rules_.size());
-  for (const auto& [raw, owned] : rules_) all.push_back(raw);
+std::vector<Rule*> FlowTable::Clear() {
+  std::vector<Rule*> all = All();
   for (const Rule* r : all) Erase(r);
-  return all.size();
+  return all;
 }
 
 std::vector<const Rule*> FlowTable::Sorted() const {
-  std::vector<const Rule*> out;
-  out.reserve(rules_.size());
-  for (const auto& [raw, owned] : rules_) out.push_back(raw);
+  std::vector<Rule*> all = All();
+  std::vector<const Rule*> out(all.begin(), all.end());
   std::sort(out.begin(), out.end(), [](const Rule* a, const Rule* b) {
     if (a->spec.priority != b->spec.priority) return a->spec.priority > b->spec.priority;
     return a->seq < b->seq;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "ofproto/handler.h"
 
+#include <array>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -17,9 +18,35 @@
 #include "pmd/upcall.h"
 
 namespace dpswitch::ofp {
+namespace {
+
+// The fields of cls::OfLookupStats, in the order Handlers::LookupCounters
+// mirrors them. The static_assert catches a field added there but not here.
+constexpr std::array kLookupFields = {
+    &cls::OfLookupStats::lookups,           &cls::OfLookupStats::hits,
+    &cls::OfLookupStats::tuples_probed,     &cls::OfLookupStats::stage_exits,
+    &cls::OfLookupStats::skipped_by_prefix, &cls::OfLookupStats::skipped_by_partition,
+    &cls::OfLookupStats::port_trie_exits,   &cls::OfLookupStats::early_exits,
+};
+static_assert(sizeof(cls::OfLookupStats) == kLookupFields.size() * sizeof(uint64_t),
+              "OfLookupStats changed: update kLookupFields");
+
+}  // namespace
 
 Handlers::Handlers(pmd::Datapath* dp, const Pipeline* pipeline, uint32_t flow_limit)
-    : dp_(dp), pipeline_(pipeline), flow_limit_(flow_limit) {}
+    : dp_(dp),
+      pipeline_(pipeline),
+      flow_limit_(flow_limit),
+      n_lookup_(dp->n_handlers()),
+      lookup_(std::make_unique<LookupCounters[]>(n_lookup_)) {}
+
+cls::OfLookupStats Handlers::LookupStats() const noexcept {
+  cls::OfLookupStats sum;
+  for (unsigned h = 0; h < n_lookup_; h++)
+    for (size_t f = 0; f < kLookupFields.size(); f++)
+      sum.*kLookupFields[f] += lookup_[h].field[f].load(std::memory_order_relaxed);
+  return sum;
+}
 
 Handlers::~Handlers() { Stop(); }
 
@@ -43,8 +70,8 @@ void Handlers::Run(unsigned index) {
   std::vector<pkt::DpAction> actions;
   unsigned idle = 0;
   while (!stop_.load(std::memory_order_acquire)) {
-    const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts),
-                                                 cls::kMaxBurst, nullptr);
+    const unsigned n =
+        rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), cls::kMaxBurst, nullptr);
     if (n == 0) {
       // Spin briefly, then sleep with growing intervals (up to 1 ms).
       if (++idle > 64)
@@ -52,6 +79,7 @@ void Handlers::Run(unsigned index) {
       continue;
     }
     idle = 0;
+    cls::OfLookupStats lookup;  // this burst's classifier work
     for (unsigned i = 0; i < n; i++) {
       rte_mbuf* m = pkts[i];
       pmd::UpcallMeta* meta = pmd::GetUpcallMeta(m);
@@ -62,8 +90,8 @@ void Handlers::Run(unsigned index) {
       pkt::FlowMask wc;
       wc.bits.in_port = 0xffffffff;  // dpcls is per in_port; keep the megaflow honest too
       actions.clear();
-      const uint64_t version = pipeline_->Version();
-      pipeline_->Translate(key, &wc, &actions);
+      const XlateStats xs = pipeline_->Translate(key, &wc, &actions);
+      lookup += xs.lookup;
       wc.Finalize();
       stats_.upcalls.fetch_add(1, std::memory_order_relaxed);
 
@@ -71,7 +99,8 @@ void Handlers::Run(unsigned index) {
       {
         std::lock_guard lk(dp_->writer_mutex());
         cls::Dpcls* dpcls = dp_->dpcls(meta->dp_port);
-        if (pipeline_->Version() == version && dp_->FlowCount() < flow_limit_ && dpcls) {
+        // Stale: the tables changed since the copy this translation used.
+        if (pipeline_->Version() == xs.version && dp_->FlowCount() < flow_limit_ && dpcls) {
           cls::Megaflow* got = dpcls->Insert(flow);
           if (got != flow) {
             cls::Megaflow::Destroy(flow);
@@ -95,6 +124,13 @@ void Handlers::Run(unsigned index) {
         rte_pktmbuf_free(m);
         stats_.completion_full.fetch_add(1, std::memory_order_relaxed);
       }
+    }
+    if (index < n_lookup_) {
+      LookupCounters& mine = lookup_[index];  // single writer: no RMW needed
+      for (size_t f = 0; f < kLookupFields.size(); f++)
+        mine.field[f].store(
+            mine.field[f].load(std::memory_order_relaxed) + lookup.*kLookupFields[f],
+            std::memory_order_relaxed);
     }
     dp_->reclaimer().Poll();
   }

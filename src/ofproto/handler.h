@@ -7,19 +7,29 @@
 // hand the packet back to its PMD on that PMD's completion ring.
 //
 // Concurrent installs of the same megaflow (two PMDs, or two packets of one
-// burst) collapse into one in Dpcls::Insert. A megaflow translated against a
-// pipeline version that changed before it could be installed is used for its
-// own packet only and never installed, so a flow-table change followed by a
+// burst) collapse into one in Dpcls::Insert. A translation reports the
+// pipeline version it saw (XlateStats::version, one consistent copy of the
+// tables from start to end); its megaflow is installed only if that is still
+// Pipeline::Version() when checked under the datapath writer mutex. One
+// translated against a version that has since changed is used for its own
+// packet only and never installed, so a flow-table change followed by a
 // flush leaves no stale entry. Over the flow limit, megaflows are likewise
 // used once and not installed (the packet is still forwarded correctly).
+//
+// Each handler also sums what the OpenFlow classifiers did (cls::
+// OfLookupStats) in a local block per burst and publishes it into its own
+// cache line of relaxed counters; LookupStats() adds them up.
 //
 // Idle handlers back off from spinning to short sleeps (they share core 0
 // with the control thread).
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
+
+#include "classifier/of_classifier.h"
 
 namespace dpswitch::pmd {
 class Datapath;
@@ -49,14 +59,26 @@ class Handlers final {
 
   const HandlerStats& stats() const noexcept { return stats_; }
   uint32_t flow_limit() const noexcept { return flow_limit_; }
+  // What the OpenFlow table classifiers did for upcalls so far, summed over
+  // handler threads (each thread's share is at most one burst behind).
+  cls::OfLookupStats LookupStats() const noexcept;
 
  private:
+  // One handler thread's cls::OfLookupStats, field by field, on its own cache
+  // line: written only by that thread (load + store, once per burst), read by
+  // anyone (relaxed).
+  struct alignas(64) LookupCounters {
+    std::atomic<uint64_t> field[sizeof(cls::OfLookupStats) / sizeof(uint64_t)] = {};
+  };
+
   void Run(unsigned index);
 
   pmd::Datapath* dp_;
   const Pipeline* pipeline_;
   uint32_t flow_limit_;
-  HandlerStats stats_;                // written by handler threads (atomic RMW), read by control
+  HandlerStats stats_;  // written by handler threads (atomic RMW), read by control
+  unsigned n_lookup_;   // entries in lookup_ (upcall rings at construction)
+  std::unique_ptr<LookupCounters[]> lookup_;  // one per handler thread, see LookupCounters
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

@@ -6,9 +6,18 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cassert>
+#include <chrono>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
+#include "classifier/left_right.h"
 #include "ofproto/flow_syntax.h"
 #include "ofproto/flow_table.h"
 #include "ofproto/xlate.h"
@@ -23,24 +32,102 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// Everything a translation reads: one copy of it per LeftRight side.
+struct State {
+  std::array<FlowTable, kNumTables> tables;  // rules point into Impl::rules
+  XlatePorts ports;
+  uint64_t version = 0;  // the batch that produced this content (same in both copies)
+};
+
+void CheckTable(uint32_t table) {
+  if (table >= kNumTables) throw FlowError("table " + std::to_string(table) + " out of range");
+}
+
 }  // namespace
 
 struct Pipeline::Impl {
-  // Writers (flow changes, SetPorts) take it exclusively; Translate, DumpFlows
-  // and FlowCount share it. Issue 3 replaces it with versioned rules.
-  mutable std::shared_mutex mu;
-  std::array<FlowTable, kNumTables> tables;  // guarded by mu
-  XlatePorts ports;                          // guarded by mu
-  uint64_t next_seq = 0;                     // Rule::seq source; guarded by mu (writers)
-  std::atomic<uint64_t> version{0};          // bumped by writers under mu; read by anyone
+  // The tables and ports. Readers (Translate, DumpFlows, FlowCount, ...) take
+  // a ReadGuard and never wait; writers change it only in Commit, under
+  // writer_mu.
+  cls::LeftRight<State> state;
 
-  // Caller holds mu exclusively.
-  void AddLocked(const FlowSpec& spec) {
+  // Serialises writers; guards the members below it.
+  std::mutex writer_mu;
+  // Every Rule either copy of the tables can reach. A Rule is created here
+  // before the batch that adds it and freed after the batch that drops it
+  // has updated both copies (no reader can reach it any more).
+  std::unordered_map<const Rule*, std::unique_ptr<Rule>> rules;
+  uint64_t next_seq = 0;   // Rule::seq source
+  uint64_t committed = 0;  // version of the last batch
+  // Written by writers right after a batch is published (before the second
+  // copy is updated), read by anyone: the version new translations see.
+  std::atomic<uint64_t> version{0};
+
+  // Caller holds writer_mu.
+  Rule* NewRule(const FlowSpec& spec) {
+    CheckTable(spec.table);
     auto rule = std::make_unique<Rule>();
     rule->spec = spec;
     rule->created = std::chrono::steady_clock::now();
     rule->seq = next_seq++;
-    tables[spec.table].Add(std::move(rule));
+    Rule* raw = rule.get();
+    rules.emplace(raw, std::move(rule));
+    return raw;
+  }
+
+  // Applies one batch to both copies: edit(State&, std::vector<Rule*>*
+  // dropped) changes the state and lists the rules it dropped. It runs
+  // twice, on identical copies, so it must be deterministic and must not
+  // throw (validate first). Frees the dropped rules afterwards; returns how
+  // many there were. Caller holds writer_mu.
+  template <class Edit>
+  size_t Commit(Edit&& edit) {
+    const uint64_t v = committed + 1;
+    std::array<std::vector<Rule*>, 2> dropped;
+    size_t pass = 0;
+    state.Modify(
+        [&](State& s) {
+          edit(s, &dropped[pass]);
+          s.version = v;
+          pass++;
+        },
+        [&] { version.store(v, std::memory_order_release); });
+    committed = v;
+    return Free(&dropped);
+  }
+
+  // Frees the rules both copies dropped. The two lists can only differ by a
+  // bug (a non-deterministic edit); then the rules one copy may still reach
+  // are leaked rather than freed under a reader.
+  size_t Free(std::array<std::vector<Rule*>, 2>* dropped) {
+    for (auto& d : *dropped) std::sort(d.begin(), d.end());
+    std::vector<Rule*> both;
+    std::set_intersection((*dropped)[0].begin(), (*dropped)[0].end(), (*dropped)[1].begin(),
+                          (*dropped)[1].end(), std::back_inserter(both));
+    if (both.size() != (*dropped)[0].size() || both.size() != (*dropped)[1].size()) {
+      spdlog::critical("ofproto: table copies diverged ({} vs {} rules dropped); leaking rules",
+                       (*dropped)[0].size(), (*dropped)[1].size());
+      assert(false && "LeftRight copies diverged");
+    }
+    for (const Rule* r : both) rules.erase(r);
+    return (*dropped)[0].size();
+  }
+
+  size_t AddFlows(std::span<const FlowSpec> specs) {
+    std::lock_guard lock(writer_mu);
+    std::vector<Rule*> batch;
+    batch.reserve(specs.size());
+    try {
+      for (const FlowSpec& s : specs) batch.push_back(NewRule(s));
+    } catch (...) {
+      for (const Rule* r : batch) rules.erase(r);
+      throw;
+    }
+    Commit([&](State& s, std::vector<Rule*>* dropped) {
+      for (Rule* r : batch)
+        if (Rule* old = s.tables[r->spec.table].Add(r)) dropped->push_back(old);
+    });
+    return specs.size();
   }
 };
 
@@ -49,11 +136,9 @@ Pipeline::~Pipeline() = default;
 
 void Pipeline::AddFlow(std::string_view text) { AddFlow(ParseFlow(text)); }
 
-void Pipeline::AddFlow(const FlowSpec& spec) {
-  std::unique_lock lock(impl_->mu);
-  impl_->AddLocked(spec);
-  impl_->version.fetch_add(1, std::memory_order_release);
-}
+void Pipeline::AddFlow(const FlowSpec& spec) { impl_->AddFlows(std::span(&spec, 1)); }
+
+size_t Pipeline::AddFlows(const std::vector<FlowSpec>& specs) { return impl_->AddFlows(specs); }
 
 size_t Pipeline::AddFlowFile(const std::string& path) {
   std::ifstream in(path);
@@ -71,11 +156,7 @@ size_t Pipeline::AddFlowFile(const std::string& path) {
       throw FlowError(path + ":" + std::to_string(n) + ": " + e.what());
     }
   }
-  {
-    std::unique_lock lock(impl_->mu);
-    for (const FlowSpec& s : specs) impl_->AddLocked(s);
-    impl_->version.fetch_add(1, std::memory_order_release);
-  }
+  impl_->AddFlows(specs);
   spdlog::info("ofproto: {} flows loaded from {}", specs.size(), path);
   return specs.size();
 }
@@ -83,22 +164,22 @@ size_t Pipeline::AddFlowFile(const std::string& path) {
 size_t Pipeline::DelFlows(std::string_view match_text, bool strict) {
   const FlowSelector sel = ParseFlowSelector(match_text);
   const bool everything = !strict && Trim(match_text).empty();
-  size_t n = 0;
-  std::unique_lock lock(impl_->mu);
-  for (uint32_t t = 0; t < kNumTables; t++) {
-    if (sel.table && *sel.table != t) continue;
-    n += everything ? impl_->tables[t].Clear() : impl_->tables[t].Delete(sel, strict);
-  }
-  impl_->version.fetch_add(1, std::memory_order_release);
-  return n;
+  std::lock_guard lock(impl_->writer_mu);
+  return impl_->Commit([&](State& s, std::vector<Rule*>* dropped) {
+    for (uint32_t t = 0; t < kNumTables; t++) {
+      if (sel.table && *sel.table != t) continue;
+      std::vector<Rule*> d = everything ? s.tables[t].Clear() : s.tables[t].Delete(sel, strict);
+      dropped->insert(dropped->end(), d.begin(), d.end());
+    }
+  });
 }
 
 std::string Pipeline::DumpFlows(std::optional<uint8_t> table) const {
   std::string out;
-  std::shared_lock lock(impl_->mu);
+  const auto state = impl_->state.Read();
   for (uint32_t t = 0; t < kNumTables; t++) {
     if (table && *table != t) continue;
-    for (const Rule* r : impl_->tables[t].Sorted()) {
+    for (const Rule* r : state->tables[t].Sorted()) {
       out += FormatFlow(r->spec);
       out += '\n';
     }
@@ -107,28 +188,67 @@ std::string Pipeline::DumpFlows(std::optional<uint8_t> table) const {
 }
 
 size_t Pipeline::FlowCount() const {
-  std::shared_lock lock(impl_->mu);
+  const auto state = impl_->state.Read();
   size_t n = 0;
-  for (const FlowTable& t : impl_->tables) n += t.size();
+  for (const FlowTable& t : state->tables) n += t.size();
   return n;
 }
 
 void Pipeline::SetPorts(std::vector<PortInfo> ports) {
   std::sort(ports.begin(), ports.end(),
             [](const PortInfo& a, const PortInfo& b) { return a.ofport < b.ofport; });
-  std::unique_lock lock(impl_->mu);
-  impl_->ports.ports = std::move(ports);
-  impl_->version.fetch_add(1, std::memory_order_release);
+  std::lock_guard lock(impl_->writer_mu);
+  impl_->Commit([&](State& s, std::vector<Rule*>*) { s.ports.ports = ports; });
 }
 
 uint64_t Pipeline::Version() const noexcept {
   return impl_->version.load(std::memory_order_acquire);
 }
 
+void Pipeline::SetClassifierOptions(std::optional<uint8_t> table,
+                                    const cls::OfClassifierOptions& options) {
+  if (table) CheckTable(*table);
+  // The classifier's own check, on an empty classifier, so that the batch
+  // below cannot throw half-way.
+  try {
+    cls::OfClassifier probe;
+    probe.SetOptions(options);
+  } catch (const std::invalid_argument& e) {
+    throw FlowError(std::string("bad classifier options: ") + e.what());
+  }
+  std::lock_guard lock(impl_->writer_mu);
+  impl_->Commit([&](State& s, std::vector<Rule*>*) {
+    for (uint32_t t = 0; t < kNumTables; t++) {
+      if (table && *table != t) continue;
+      if (s.tables[t].options() != options) s.tables[t].SetOptions(options);
+    }
+  });
+}
+
+cls::OfClassifierOptions Pipeline::ClassifierOptions(uint8_t table) const {
+  CheckTable(table);
+  return impl_->state.Read()->tables[table].options();
+}
+
+std::vector<Pipeline::TableInfo> Pipeline::Tables() const {
+  const cls::OfClassifierOptions defaults;
+  std::vector<TableInfo> out;
+  const auto state = impl_->state.Read();
+  for (uint32_t t = 0; t < kNumTables; t++) {
+    const FlowTable& ft = state->tables[t];
+    if (ft.size() == 0 && ft.options() == defaults) continue;
+    out.push_back(TableInfo{static_cast<uint8_t>(t), ft.size(), ft.SubtableCount(),
+                            ft.PartitionCount(), ft.TrieNodeCount(), ft.options()});
+  }
+  return out;
+}
+
 XlateStats Pipeline::Translate(const pkt::FlowKey& key, pkt::FlowMask* wc,
                                std::vector<pkt::DpAction>* actions) const {
-  std::shared_lock lock(impl_->mu);
-  return Xlate(impl_->tables.data(), impl_->ports, key, wc, actions);
+  const auto state = impl_->state.Read();
+  XlateStats stats = Xlate(state->tables.data(), state->ports, key, wc, actions);
+  stats.version = state->version;
+  return stats;
 }
 
 }  // namespace dpswitch::ofp

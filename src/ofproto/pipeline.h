@@ -9,21 +9,25 @@
 // key bit any classifier or action consulted in `wc`, so the megaflow built
 // from (key & wc, wc, actions) is correct for every packet it matches.
 //
-// Thread safety: all public methods may be called from any thread. Readers
-// (Translate) and writers (flow changes, SetPorts) are serialised by a
-// shared_mutex for now; the caching-aware classifier issue replaces that with
-// versioned rules (issue 3): a translation will then see one table version
-// from start to end without blocking flow-mods.
+// Thread safety: all public methods may be called from any thread.
+// Versioning: the tables and ports live in a cls::LeftRight pair of copies.
+// Every change (one flow, a flow file, one del-flows, a port list, classifier
+// options) is one batch: it is applied to the copy no reader uses, published
+// with one atomic store, then replayed on the other copy once its last reader
+// has left. A translation (or dump) therefore sees exactly one version from
+// start to end, sees a batch entirely or not at all, and never waits; writers
+// serialise among themselves and wait only for translations in flight. Rule
+// objects are shared by both copies and freed once neither can reach them.
 
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "classifier/of_classifier.h"
 #include "packet/dp_actions.h"
 #include "packet/flow_key.h"
 
@@ -58,6 +62,8 @@ class FlowError : public std::runtime_error {
 };
 
 struct XlateStats {
+  uint64_t version = 0;           // the pipeline version the translation saw
+  cls::OfLookupStats lookup;      // what the table classifiers did
   uint32_t tables_visited = 0;    // classifier lookups made
   bool depth_exceeded = false;    // resubmit/goto recursion hit the limit (packet dropped)
   bool too_many_lookups = false;  // more than kMaxXlateLookups lookups (packet dropped)
@@ -75,6 +81,8 @@ class Pipeline final {
   void AddFlow(std::string_view text);
   // The same for an already parsed flow (the OpenFlow codec's entry point).
   void AddFlow(const FlowSpec& spec);
+  // Several flows as one batch (visible together); returns how many.
+  size_t AddFlows(const std::vector<FlowSpec>& specs);
   // A flow file: one flow per line, '#' comments, blank lines; all or nothing.
   // Returns the number of flows added. Errors name the file line.
   size_t AddFlowFile(const std::string& path);
@@ -88,8 +96,26 @@ class Pipeline final {
   size_t FlowCount() const;
   // Replaces the port list (for FLOOD/ALL/in_port and ofport -> dp index).
   void SetPorts(std::vector<PortInfo> ports);
-  // Incremented by every change of flows or ports.
+  // Incremented by every change of flows, ports or classifier options; the
+  // version new translations see.
   uint64_t Version() const noexcept;
+
+  // Classifier optimisations of one table, or of every table (nullopt).
+  // Megaflows stay correct across a change (only their width changes), so
+  // nothing is flushed. Throws FlowError for a bad prefix field list.
+  void SetClassifierOptions(std::optional<uint8_t> table, const cls::OfClassifierOptions& options);
+  cls::OfClassifierOptions ClassifierOptions(uint8_t table) const;
+
+  struct TableInfo {
+    uint8_t table;
+    size_t rules;
+    size_t tuples;
+    size_t partitions;
+    size_t trie_nodes;
+    cls::OfClassifierOptions options;
+  };
+  // Tables that hold rules or differ from the default options, ascending.
+  std::vector<TableInfo> Tables() const;
 
   // --- handler side ----------------------------------------------------------
   // Translates `key` (in_port set) through the tables starting at table 0.

@@ -31,6 +31,12 @@ class XlateContext {
   XlateStats Run(const FlowKey& key) {
     flow_ = key;
     written_.Clear();
+    // OpenFlow metadata is 0 when a packet enters the pipeline, whatever the
+    // key says: a constant, like a written field, so no megaflow depends on
+    // it. (The classifier's metadata partitioning relies on this: it skips
+    // tuples by metadata without un-wildcarding it.)
+    flow_.metadata = 0;
+    written_.metadata = ~uint64_t{0};
     wc_->bits.in_port = 0xffffffff;  // output/flood decisions compare against it
     DoTable(0, 0, std::nullopt);
     if (aborted_) out_->resize(out_start_);
@@ -125,7 +131,7 @@ class XlateContext {
     const uint32_t in_port = flow_.in_port;
     if (lookup_in_port) flow_.in_port = *lookup_in_port;
     FlowMask searched;
-    const Rule* rule = tables_[table].Lookup(flow_, &searched);
+    const Rule* rule = tables_[table].Lookup(flow_, &searched, &stats_.lookup);
     flow_.in_port = in_port;
     Consult(searched.bits);
     if (rule == nullptr) return;  // table miss: drop (for this lookup)

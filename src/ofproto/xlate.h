@@ -29,6 +29,9 @@
 // (resubmit/goto_table nesting) deeper than kMaxXlateDepth or more than
 // kMaxXlateLookups lookups drops the packet.
 //
+// The key's metadata is ignored: a packet enters table 0 with metadata 0
+// (OpenFlow), so megaflows never match on metadata.
+//
 // The key only models the outermost VLAN tag: after pop_vlan on a
 // double-tagged packet the translation sees "untagged".
 
@@ -54,6 +57,8 @@ struct XlatePorts {
 
 // Translates `key` starting at table 0. `tables` has kNumTables entries. ORs
 // consulted bits into *wc (in_port is always exact) and appends to *actions.
+// The returned stats.lookup sums the tables' classifier lookups;
+// stats.version is left 0 (Pipeline fills it in).
 XlateStats Xlate(const FlowTable* tables, const XlatePorts& ports, const pkt::FlowKey& key,
                  pkt::FlowMask* wc, std::vector<pkt::DpAction>* actions);
 

@@ -100,8 +100,12 @@ TEST_CASE("LeftRight: both copies built alike and changed by each Modify", "[lef
 
   // A published hook runs between the two calls.
   std::vector<int> order;
-  lr.Modify([&](std::vector<int>& v) { order.push_back(static_cast<int>(v.size())); v.pop_back(); },
-            [&] { order.push_back(-1); });
+  lr.Modify(
+      [&](std::vector<int>& v) {
+        order.push_back(static_cast<int>(v.size()));
+        v.pop_back();
+      },
+      [&] { order.push_back(-1); });
   REQUIRE(order == std::vector<int>{4, -1, 4});
   REQUIRE(lr.Read()->size() == 3);
 }
@@ -116,9 +120,7 @@ TEST_CASE("LeftRight: guards move, nest, and build non-movable types", "[left_ri
   REQUIRE(g1.get() == nullptr);
   g2 = std::move(g3);
   REQUIRE((*g2).value == 5);
-  {
-    auto drop = std::move(g2);
-  }
+  { auto drop = std::move(g2); }
   // Every guard is gone: a writer on this thread must not block.
   lr.Modify([](Pinned& p) { p.value++; });
   REQUIRE(lr.Read()->value == 6);

@@ -9,12 +9,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "classifier/prefix_field.h"
 #include "control/config.h"
 #include "control_test_util.h"
 
 namespace dpswitch::control {
 namespace {
 
+using pkt::FieldId;
 using testing::TempDir;
 
 // The INI contract from the design brief, comments and all.
@@ -438,26 +440,177 @@ TEST_CASE("config: --help prints every key and returns nullopt", "[config]") {
                           "port.NAME.rxq",
                           "port.NAME.rxd",
                           "port.NAME.txd",
+                          "classifier.priority-sorting",
+                          "classifier.staged-lookup",
+                          "classifier.port-tracking",
+                          "classifier.partitioning",
+                          "classifier.prefixes",
+                          "[table.N]",
+                          "--table.N.KEY",
                           "--config",
                           "-i"}) {
     INFO(key);
     CHECK(text.find(key) != std::string::npos);
   }
   CHECK(text.find("8192") != std::string::npos);  // defaults are shown
+  CHECK(text.find("nw_src,nw_dst,ipv6_src,ipv6_dst") != std::string::npos);
   CHECK(text == ConfigUsage());
 }
 
 TEST_CASE("config: FormatConfig round-trips through LoadConfig", "[config]") {
   TempDir dir;
-  const auto cfg = Load({"--config", dir.Write("in.conf", kContractIni), "--datapath.pmd-cores",
-                         "2,4-5", "-i", "--", "--no-huge"});
+  const auto cfg =
+      Load({"--config", dir.Write("in.conf", kContractIni), "--datapath.pmd-cores", "2,4-5", "-i",
+            "--classifier.staged-lookup", "off", "--classifier.prefixes", "ipv6_dst,nw_src",
+            "--table.3.prefixes", "none", "--table.200.partitioning", "no", "--", "--no-huge"});
   REQUIRE(cfg);
+  REQUIRE(cfg->tables.size() == 2);
+  CHECK(FormatConfig(*cfg).find("[classifier]\npriority-sorting = true\nstaged-lookup = false\n") !=
+        std::string::npos);
+  CHECK(FormatConfig(*cfg).find("[table.200]\n") != std::string::npos);
   const std::string out = dir.Write("out.conf", FormatConfig(*cfg));
   auto back = Load({"--config", out});
   REQUIRE(back);
   back->config_file = cfg->config_file;
   CHECK(*back == *cfg);
   CHECK(FormatConfig(*back) == FormatConfig(*cfg));
+}
+
+TEST_CASE("config: classifier options default to all on, default prefixes",
+          "[config][classifier]") {
+  const auto cfg = Load({});
+  REQUIRE(cfg);
+  CHECK(cfg->classifier == cls::OfClassifierOptions{});
+  CHECK(cfg->classifier.priority_sorting);
+  CHECK(cfg->classifier.staged_lookup);
+  CHECK(cfg->classifier.port_tracking);
+  CHECK(cfg->classifier.partitioning);
+  CHECK(cfg->classifier.prefix_fields == std::vector<FieldId>{FieldId::kNwSrc, FieldId::kNwDst,
+                                                              FieldId::kIpv6Src,
+                                                              FieldId::kIpv6Dst});
+  CHECK(cfg->tables.empty());
+  // The shipped config documents the keys commented out: same defaults.
+  const auto shipped = Load({"--config", DPSWITCH_SOURCE_DIR "/config/dpswitch.conf"});
+  REQUIRE(shipped);
+  CHECK(shipped->classifier == cls::OfClassifierOptions{});
+  CHECK(shipped->tables.empty());
+}
+
+TEST_CASE("config: [classifier] sets every table, [table.N] overrides one",
+          "[config][classifier]") {
+  TempDir dir;
+  // [table.2] comes before [classifier]: a table's options are [classifier]
+  // plus its own keys whatever the order.
+  const std::string file = dir.Write("t.conf", R"([table.2]
+staged-lookup = on
+[classifier]
+priority-sorting = off
+staged-lookup = no
+port-tracking = 0
+partitioning = FALSE
+prefixes = nw_dst , ipv6_dst     ; blanks around commas are fine
+[table.1]
+prefixes = none
+[table.254]
+)");
+  const auto cfg = Load({"--config", file});
+  REQUIRE(cfg);
+  cls::OfClassifierOptions all;
+  all.priority_sorting = false;
+  all.staged_lookup = false;
+  all.port_tracking = false;
+  all.partitioning = false;
+  all.prefix_fields = {FieldId::kNwDst, FieldId::kIpv6Dst};
+  CHECK(cfg->classifier == all);
+  REQUIRE(cfg->tables.size() == 3);
+  cls::OfClassifierOptions t1 = all;
+  t1.prefix_fields.clear();
+  CHECK(cfg->tables.at(1) == t1);
+  cls::OfClassifierOptions t2 = all;
+  t2.staged_lookup = true;
+  CHECK(cfg->tables.at(2) == t2);
+  CHECK(cfg->tables.at(254) == all);  // an empty section: the [classifier] values
+
+  // The command line changes [classifier] under the file's table keys, and
+  // adds tables of its own.
+  const auto over = Load({"--config", file, "--classifier.port-tracking", "yes",
+                          "--table.1.partitioning=on", "--table.9.prefixes", "nw_src"});
+  REQUIRE(over);
+  CHECK(over->classifier.port_tracking);
+  CHECK(over->tables.at(1).port_tracking);
+  CHECK(over->tables.at(1).partitioning);
+  CHECK(over->tables.at(1).prefix_fields.empty());
+  CHECK(over->tables.at(2).port_tracking);
+  CHECK_FALSE(over->tables.at(2).partitioning);
+  CHECK(over->tables.at(9).prefix_fields == std::vector<FieldId>{FieldId::kNwSrc});
+  CHECK_FALSE(over->tables.at(9).priority_sorting);
+
+  // A later table key wins over an earlier one (command line over file).
+  CHECK(Load({"--config", file, "--table.1.prefixes", "ipv6_src"})->tables.at(1).prefix_fields ==
+        std::vector<FieldId>{FieldId::kIpv6Src});
+}
+
+TEST_CASE("config: classifier errors name the key, the value and the line",
+          "[config][classifier][errors]") {
+  TempDir dir;
+  std::string msg = ErrorOf({"--config", WithExtra(dir, "[classifier]\nprefix = nw_dst\n")});
+  CHECK(msg.find("unknown key 'classifier.prefix'") != std::string::npos);
+  CHECK(msg.find("x.conf:2") != std::string::npos);
+  CHECK(msg.find("did you mean 'classifier.prefixes'") != std::string::npos);
+
+  struct Case {
+    std::string value, rule;
+  };
+  for (const auto& c : std::vector<Case>{{"nw_dts", "nw_dts"},
+                                         {"tp_dst", "tp_dst"},
+                                         {"nw_src,nw_src", "nw_src"},
+                                         {"", "prefix fields or none"}}) {
+    INFO(c.value);
+    msg = ErrorOf({"--config", WithExtra(dir, "[log]\nlevel = info\n[classifier]\nprefixes = " +
+                                                  c.value + "\n")});
+    CHECK(msg.find("invalid value '" + c.value + "' for 'classifier.prefixes' in " +
+                   (dir / "x.conf") + ":4") != std::string::npos);
+    CHECK(msg.find(c.rule) != std::string::npos);
+  }
+  msg = ErrorOf({"--config", WithExtra(dir, "[table.3]\nstaged-lookup = maybe\n")});
+  CHECK(msg.find("invalid value 'maybe' for 'table.3.staged-lookup' in " + (dir / "x.conf") +
+                 ":2") != std::string::npos);
+  CHECK(msg.find("on/off") != std::string::npos);
+  msg = ErrorOf({"--classifier.partitioning", "2"});
+  CHECK(msg.find("invalid value '2' for 'classifier.partitioning' on the command line") !=
+        std::string::npos);
+
+  // Table numbers: 0-254, decimal.
+  for (const std::string bad : {"255", "x", "-1", "1000", ""}) {
+    INFO(bad);
+    msg = ErrorOf({"--config", WithExtra(dir, "[log]\n[table." + bad + "]\nprefixes = none\n")});
+    CHECK(msg.find("invalid table number '" + bad + "'") != std::string::npos);
+    CHECK(msg.find("x.conf:2") != std::string::npos);
+    CHECK(msg.find("0-254") != std::string::npos);
+  }
+  CHECK(Load({"--config", WithExtra(dir, "[table.0]\n[table.254]\n")})->tables.size() == 2);
+  msg = ErrorOf({"--table.255.prefixes", "none"});
+  CHECK(msg.find("invalid table number '255' on the command line") != std::string::npos);
+
+  // Unknown keys in a table section, as for ports.
+  msg = ErrorOf({"--config", WithExtra(dir, "[table.1]\nprefix = nw_dst\n")});
+  CHECK(msg.find("unknown key 'prefix' for table 1") != std::string::npos);
+  CHECK(msg.find("x.conf:2") != std::string::npos);
+  CHECK(msg.find("did you mean 'prefixes'") != std::string::npos);
+  CHECK(msg.find("table keys are priority-sorting, staged-lookup, port-tracking, partitioning, "
+                 "prefixes") != std::string::npos);
+  msg = ErrorOf({"--table.1.colour", "red"});
+  CHECK(msg.find("unknown key 'colour' for table 1 on the command line") != std::string::npos);
+  msg = ErrorOf({"--table.1", "x"});
+  CHECK(msg.find("must look like table.N.KEY") != std::string::npos);
+  msg = ErrorOf({"--classifier.prefixs", "none"});
+  CHECK(msg.find("unknown option '--classifier.prefixs") != std::string::npos);
+  CHECK(msg.find("did you mean 'classifier.prefixes'") != std::string::npos);
+
+  // The unknown-section message lists the new sections.
+  msg = ErrorOf({"--config", WithExtra(dir, "[clasifier]\n")});
+  CHECK(msg.find("did you mean 'classifier'") != std::string::npos);
+  CHECK(msg.find("[table.N]") != std::string::npos);
 }
 
 TEST_CASE("config: ParseCoreList", "[config]") {

@@ -1,19 +1,31 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Pipeline control side: add/replace, flow files, del-flows loose and strict,
-// dump-flows order and round trip, versioning.
+// dump-flows order and round trip, versioning, batches seen whole by
+// concurrent translations, classifier options and table info.
 #include "ofproto/pipeline.h"
 
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "ofproto/flow_syntax.h"
 
 namespace {
 
+namespace cls = dpswitch::cls;
+namespace pkt = dpswitch::pkt;
 using dpswitch::ofp::FlowError;
+using dpswitch::ofp::FlowSpec;
+using dpswitch::ofp::ParseFlow;
 using dpswitch::ofp::Pipeline;
+using dpswitch::ofp::XlateStats;
 
 // A temporary file removed at scope exit.
 class TempFile {
@@ -37,6 +49,31 @@ size_t Lines(const std::string& s) {
   size_t n = 0;
   for (char c : s) n += c == '\n';
   return n;
+}
+
+// Translates a packet from in_port; the outputs as "out:<dp index>,...".
+std::string Outputs(const Pipeline& p, uint32_t in_port, XlateStats* stats = nullptr) {
+  pkt::FlowKey k;
+  k.Clear();
+  k.in_port = in_port;
+  k.eth_type = 0x0800;
+  pkt::FlowMask wc;
+  wc.bits.in_port = 0xffffffff;
+  std::vector<pkt::DpAction> acts;
+  const XlateStats st = p.Translate(k, &wc, &acts);
+  if (stats != nullptr) *stats = st;
+  std::string out;
+  for (const pkt::DpAction& a : acts) {
+    if (!out.empty()) out += ',';
+    out += a.type == pkt::DpActionType::kOutput ? "out:" + std::to_string(a.port) : "other";
+  }
+  return out;
+}
+
+std::vector<FlowSpec> Specs(std::initializer_list<const char*> flows) {
+  std::vector<FlowSpec> out;
+  for (const char* f : flows) out.push_back(ParseFlow(f));
+  return out;
 }
 
 }  // namespace
@@ -160,4 +197,195 @@ TEST_CASE("pipeline: del-flows loose and strict", "[pipeline]") {
   REQUIRE(p.Version() > v);
   REQUIRE(Lines(p.DumpFlows()) == 2);
   REQUIRE_THROWS_AS(p.DelFlows("ip,actions=drop"), FlowError);
+}
+
+TEST_CASE("pipeline: a batch is one version", "[pipeline]") {
+  Pipeline p;
+  const uint64_t v0 = p.Version();
+  REQUIRE(p.AddFlows(Specs({"priority=1,actions=drop", "table=3,priority=2,actions=drop",
+                            "table=7,ip,actions=drop"})) == 3);
+  REQUIRE(p.Version() == v0 + 1);
+  REQUIRE(p.DelFlows("") == 3);  // three tables, one batch
+  REQUIRE(p.Version() == v0 + 2);
+  p.SetPorts({{1, 11, true, "p1"}});
+  REQUIRE(p.Version() == v0 + 3);
+
+  // A translation reports the version it saw, and its classifier work.
+  p.AddFlows(Specs({"in_port=1,actions=goto_table:1", "table=1,actions=output:1"}));
+  XlateStats st;
+  REQUIRE(Outputs(p, 1, &st).empty());  // output to the ingress port is dropped
+  REQUIRE(st.version == p.Version());
+  REQUIRE(st.tables_visited == 2);
+  REQUIRE(st.lookup.lookups == 2);
+  REQUIRE(st.lookup.hits == 2);
+}
+
+TEST_CASE("pipeline: replaced and deleted rules leave every view", "[pipeline]") {
+  Pipeline p;
+  // A batch that replaces its own rule: the last one wins.
+  REQUIRE(p.AddFlows(Specs({"priority=5,ip,actions=output:1", "priority=5,ip,actions=output:2",
+                            "table=1,priority=5,ip,actions=output:3"})) == 3);
+  REQUIRE(p.FlowCount() == 2);
+  REQUIRE(p.DumpFlows() ==
+          "cookie=0x0, table=0, priority=5, ip actions=output:2\n"
+          "cookie=0x0, table=1, priority=5, ip actions=output:3\n");
+  // Replacing across batches, many times over (both copies must drop the
+  // same rules each time, or the counts below would drift).
+  for (int i = 0; i < 50; i++) {
+    p.AddFlow("priority=5,ip,actions=output:" + std::to_string(4 + i % 2));
+    p.AddFlows(Specs({"table=1,priority=5,ip,actions=output:6", "table=2,actions=drop"}));
+    REQUIRE(p.FlowCount() == 3);
+  }
+  REQUIRE(p.DumpFlows(0) == "cookie=0x0, table=0, priority=5, ip actions=output:5\n");
+  REQUIRE(p.DelFlows("table=1") == 1);
+  REQUIRE(p.DelFlows("table=1") == 0);
+  REQUIRE(p.FlowCount() == 2);
+  REQUIRE(p.Tables().size() == 2);  // tables 0 and 2
+
+  // A bad spec in a batch changes nothing.
+  std::vector<FlowSpec> bad = Specs({"table=4,actions=drop", "table=5,actions=drop"});
+  bad[1].table = 255;
+  REQUIRE_THROWS_AS(p.AddFlows(bad), FlowError);
+  REQUIRE(p.FlowCount() == 2);
+  REQUIRE(p.DumpFlows(4).empty());
+}
+
+TEST_CASE("pipeline: translations see a batch entirely or not at all", "[pipeline]") {
+  // Ports 1..4 are datapath 11..14. The base sends in_port=1 to output:2.
+  // Batch Y (added, then deleted, again and again) overrides it: output:3.
+  // A translation of a half-applied Y gives a third answer: added in table
+  // order, t0 without t2 drops; deleted in table order, t1's rule without
+  // t0's outputs to 4.
+  Pipeline p;
+  p.SetPorts({{1, 11, true, "p1"}, {2, 12, true, "p2"}, {3, 13, true, "p3"}, {4, 14, true, "p4"}});
+  p.AddFlows(Specs({"cookie=0x1,priority=100,in_port=1,actions=goto_table:1",
+                    "cookie=0x1,table=1,priority=100,in_port=1,actions=output:2"}));
+  const std::vector<FlowSpec> y =
+      Specs({"cookie=0x2,priority=200,in_port=1,actions=goto_table:2",
+             "cookie=0x2,table=1,priority=200,in_port=1,actions=output:4",
+             "cookie=0x2,table=2,in_port=1,actions=output:3"});
+  REQUIRE(Outputs(p, 1) == "out:12");
+  // From here on, even versions hold the base alone, odd ones base + Y.
+  const uint64_t base_version = p.Version();
+  REQUIRE(base_version % 2 == 0);
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> bad_outcome{0}, wrong_for_version{0}, backwards{0}, base_seen{0}, y_seen{0};
+  auto translator = [&] {
+    uint64_t last = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      XlateStats st;
+      const std::string out = Outputs(p, 1, &st);
+      if (st.version < last) backwards++;
+      last = st.version;
+      if (out == "out:12") {
+        base_seen++;
+        if (st.version % 2 != 0) wrong_for_version++;
+      } else if (out == "out:13") {
+        y_seen++;
+        if (st.version % 2 != 1) wrong_for_version++;
+      } else {
+        bad_outcome++;
+      }
+    }
+  };
+  std::thread t1(translator), t2(translator);
+  int cycles = 0, bad_deletes = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(400);
+  while (std::chrono::steady_clock::now() < deadline) {
+    p.AddFlows(y);
+    bad_deletes += p.DelFlows("cookie=0x2/0xffffffffffffffff") != 3;
+    cycles++;
+  }
+  stop.store(true);
+  t1.join();
+  t2.join();
+
+  CAPTURE(cycles, base_seen.load(), y_seen.load());
+  REQUIRE(bad_deletes == 0);
+  REQUIRE(bad_outcome.load() == 0);
+  REQUIRE(wrong_for_version.load() == 0);
+  REQUIRE(backwards.load() == 0);
+  REQUIRE(base_seen.load() > 0);
+  REQUIRE(y_seen.load() > 0);
+  REQUIRE(p.Version() == base_version + 2 * static_cast<uint64_t>(cycles));
+  REQUIRE(p.FlowCount() == 2);
+  REQUIRE(Outputs(p, 1) == "out:12");
+}
+
+TEST_CASE("pipeline: classifier options per table and table info", "[pipeline]") {
+  Pipeline p;
+  const cls::OfClassifierOptions defaults;
+  REQUIRE(p.Tables().empty());
+  REQUIRE(p.ClassifierOptions(0) == defaults);
+  REQUIRE(p.ClassifierOptions(254) == defaults);
+  REQUIRE_THROWS_AS(p.ClassifierOptions(255), FlowError);
+
+  p.AddFlows(Specs({"priority=10,ip,nw_dst=10.0.0.0/8,actions=output:1",
+                    "priority=20,tcp,tp_dst=80,actions=output:2",
+                    "priority=30,tcp,tp_dst=443,actions=output:2"}));
+  auto tables = p.Tables();
+  REQUIRE(tables.size() == 1);
+  REQUIRE(tables[0].table == 0);
+  REQUIRE(tables[0].rules == 3);
+  REQUIRE(tables[0].tuples == 2);
+  REQUIRE(tables[0].trie_nodes > 0);  // the nw_dst prefix
+  REQUIRE(tables[0].options == defaults);
+
+  // One table.
+  cls::OfClassifierOptions off = defaults;
+  off.partitioning = false;
+  off.staged_lookup = false;
+  off.port_tracking = false;
+  off.prefix_fields.clear();
+  const uint64_t v = p.Version();
+  p.SetClassifierOptions(3, off);
+  REQUIRE(p.Version() == v + 1);
+  REQUIRE(p.ClassifierOptions(3) == off);
+  REQUIRE(p.ClassifierOptions(0) == defaults);
+  tables = p.Tables();
+  REQUIRE(tables.size() == 2);
+  REQUIRE(tables[1].table == 3);
+  REQUIRE(tables[1].rules == 0);
+  REQUIRE(tables[1].options == off);
+
+  // Every table; the rules stay and still match.
+  p.SetClassifierOptions(std::nullopt, off);
+  REQUIRE(p.ClassifierOptions(0) == off);
+  REQUIRE(p.ClassifierOptions(254) == off);
+  tables = p.Tables();
+  REQUIRE(tables.size() == 255);
+  REQUIRE(tables[0].rules == 3);
+  REQUIRE(tables[0].trie_nodes == 0);
+  REQUIRE(p.FlowCount() == 3);
+  p.SetPorts({{1, 11, true, "p1"}, {2, 12, true, "p2"}, {3, 13, true, "p3"}});
+  pkt::FlowKey k;
+  k.Clear();
+  k.in_port = 3;
+  k.eth_type = 0x0800;
+  k.nw_proto = 6;
+  k.tp_dst = 443;
+  pkt::FlowMask wc;
+  std::vector<pkt::DpAction> acts;
+  p.Translate(k, &wc, &acts);
+  REQUIRE(acts.size() == 1);
+  REQUIRE(acts[0].port == 12);
+
+  // Back to the defaults: only the table with rules is listed.
+  p.SetClassifierOptions(std::nullopt, defaults);
+  tables = p.Tables();
+  REQUIRE(tables.size() == 1);
+  REQUIRE(tables[0].trie_nodes > 0);
+
+  // Bad options change nothing.
+  const uint64_t v2 = p.Version();
+  cls::OfClassifierOptions bad = defaults;
+  bad.prefix_fields = {pkt::FieldId::kTpDst};  // not a prefix field
+  REQUIRE_THROWS_AS(p.SetClassifierOptions(std::nullopt, bad), FlowError);
+  bad.prefix_fields = {pkt::FieldId::kNwSrc, pkt::FieldId::kNwSrc};  // twice
+  REQUIRE_THROWS_AS(p.SetClassifierOptions(1, bad), FlowError);
+  REQUIRE_THROWS_AS(p.SetClassifierOptions(255, off), FlowError);
+  REQUIRE(p.Version() == v2);
+  REQUIRE(p.ClassifierOptions(1) == defaults);
+  REQUIRE(p.Tables().size() == 1);
 }

@@ -17,6 +17,7 @@ namespace {
 
 using namespace dpswitch::ofp;  // NOLINT: test file
 namespace pkt = dpswitch::pkt;
+namespace cls = dpswitch::cls;
 
 // Ports 1..4 with datapath indexes 11..14; port 4 is down.
 void SetupPorts(Pipeline* p) {
@@ -189,7 +190,15 @@ TEST_CASE("xlate: set_field and write_metadata are seen by later tables", "[xlat
   });
   const Result s = Run(q, k);
   REQUIRE(s.actions == "out:13");
-  REQUIRE(s.wc.bits.nw_dst == 0xffffffff);
+  // The nw_dst prefix trie: 13 bits tell 10.0.0.2 from 10.9.9.9.
+  REQUIRE(s.wc.bits.nw_dst == 0xfff80000);
+  // Without the trie the whole address is consulted.
+  cls::OfClassifierOptions no_tries;
+  no_tries.prefix_fields.clear();
+  q->SetClassifierOptions(std::nullopt, no_tries);
+  const Result s2 = Run(q, k);
+  REQUIRE(s2.actions == "out:13");
+  REQUIRE(s2.wc.bits.nw_dst == 0xffffffff);
 
   // set_field of an L4 field on a packet without that header is skipped.
   // (mod_tp_dst needs tcp in its own match.)
