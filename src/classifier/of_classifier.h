@@ -51,9 +51,9 @@
 //    32-bit PrefixTrie of its rules' (tp_src.tp_dst & mask). When the last
 //    stage misses and the trie proves that no rule has the packet's ports,
 //    only the port bits the trie walk examined are un-wildcarded (with the
-//    earlier stages, which did match): a port scan
-//    against one TCP-port ACL makes one megaflow per bit where the scanned
-//    port first differs from the rule's (at most 16), not one per port.
+//    earlier stages, which did match): a port scan against one TCP-port ACL
+//    makes one megaflow per bit where the scanned port first differs from
+//    the rule's (at most 16), not one per port.
 //  - Partitioning on metadata: tuples whose mask has all 64 metadata bits get
 //    a tag bit; for every metadata value some rule matches exactly, a
 //    partition holds the OR of the tags of the tuples holding such rules. A
@@ -64,19 +64,21 @@
 //    every key a megaflow covers — true of xlate, and what Lookup assumes.
 //
 // Stable wildcards: a trie skip or a ports-trie exit also un-wildcards the
-// stages probed before it. The skip itself does not need them, but with them
-// every key that agrees on *wc takes the same path through every tuple and
-// gets the same *wc back, so the megaflows made from one table version never
-// overlap (each packet has exactly one), as in OVS.
+// stages probed before it (as OVS) and the first plen bits of every trie
+// checked before it that let the tuple through (OVS leaves those out). The
+// skip itself needs neither, but with them every key that agrees on *wc
+// takes the same path through every tuple and gets the same *wc back, so the
+// megaflows made from one table version never overlap: each packet has
+// exactly one.
 //
 // All index structures are kept per bucket (distinct masked key of a tuple),
 // so an update costs one bucket hash insert/remove, one StageIndex update per
 // stage and one trie update per trie: O(1) in the number of rules, and memory
 // linear in it.
 //
-// Thread safety: none. The caller keeps writers away from readers; ofproto
-// does it with two copies (cls::LeftRight), so a reader always has one
-// classifier to itself.
+// Thread safety: const members may run concurrently; a writer needs the
+// classifier to itself. ofproto keeps two copies (cls::LeftRight), so no
+// writer ever touches the copy readers are using.
 
 #include <cstddef>
 #include <cstdint>
