@@ -17,7 +17,9 @@
 // has left. A translation (or dump) therefore sees exactly one version from
 // start to end, sees a batch entirely or not at all, and never waits; writers
 // serialise among themselves and wait only for translations in flight. Rule
-// objects are shared by both copies and freed once neither can reach them.
+// objects are shared by both copies and freed once neither can reach them;
+// they are immutable once published: a modify (OpenFlow FLOW_MOD modify)
+// must replace a Rule with a new object, never edit it in place.
 
 #include <cstdint>
 #include <memory>
