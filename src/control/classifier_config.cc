@@ -52,6 +52,18 @@ std::string StripBlanks(std::string_view text) {
 
 }  // namespace
 
+std::optional<uint8_t> ParseTableId(std::string_view text) {
+  constexpr unsigned kMaxTable = 254;  // 255 is OFPTT_ALL
+  if (text.empty() || text.size() > 3) return std::nullopt;
+  unsigned v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v > kMaxTable) return std::nullopt;
+  return static_cast<uint8_t>(v);
+}
+
 const std::vector<ClassifierOptionInfo>& ClassifierOptionInfos() {
   static const std::vector<ClassifierOptionInfo> infos = {
       {"priority-sorting", "BOOL",

@@ -12,6 +12,8 @@
 // (nw_src, nw_dst, ipv6_src, ipv6_dst; spaces around commas are ignored) or
 // "none".
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -20,6 +22,10 @@
 #include "classifier/of_classifier.h"
 
 namespace dpswitch::control {
+
+// "0".."254" -> OpenFlow table id (decimal digits only); nullopt otherwise.
+// Config sections [table.N] and `set table N` both use it.
+std::optional<uint8_t> ParseTableId(std::string_view text);
 
 // One option as help shows it.
 struct ClassifierOptionInfo {

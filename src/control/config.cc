@@ -368,17 +368,6 @@ bool ValidPortName(std::string_view name) {
   });
 }
 
-// "0".."254" -> table id; decimal digits only.
-std::optional<uint8_t> ParseTableId(std::string_view text) {
-  if (text.empty() || text.size() > 3 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  const auto v = ParseU64(text);
-  if (!v || *v > kMaxTable) return std::nullopt;
-  return static_cast<uint8_t>(*v);
-}
-
 std::string InvalidTable(std::string_view text, const std::string& where) {
   return "invalid table number '" + std::string(text) + "' " + where + " (expected 0-" +
          std::to_string(kMaxTable) + ")";

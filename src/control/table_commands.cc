@@ -125,21 +125,15 @@ CommandResult ShowClassifierStats(Switch& sw) {
   return Ok(out);
 }
 
-// Sets `option` on every table, keeping each table's other options: one
-// change of all tables to the most common result, then one per table that
-// differs from it.
+// Sets `option` on every table, keeping each table's other options, in one
+// batch.
 void SetAllTables(ofp::Pipeline& p, const std::string& option, const std::string& value) {
   std::vector<cls::OfClassifierOptions> next;
-  std::vector<OptionsGroup> groups;
   for (unsigned t = 0; t < ofp::kNumTables; t++) {
     next.push_back(p.ClassifierOptions(static_cast<uint8_t>(t)));
     SetClassifierOption(&next.back(), option, value);
-    AddToGroups(&groups, next.back(), 1);
   }
-  const cls::OfClassifierOptions common = Largest(groups).options;
-  p.SetClassifierOptions(std::nullopt, common);
-  for (unsigned t = 0; t < ofp::kNumTables; t++)
-    if (!(next[t] == common)) p.SetClassifierOptions(static_cast<uint8_t>(t), next[t]);
+  p.SetClassifierOptions(next);
 }
 
 CommandResult SetTable(Switch& sw, const std::vector<std::string>& args) {
@@ -149,12 +143,8 @@ CommandResult SetTable(Switch& sw, const std::vector<std::string>& args) {
   }
   std::optional<uint8_t> table;
   if (args[0] != "all") {
-    const std::string& t = args[0];
-    char* end = nullptr;
-    const unsigned long v = std::strtoul(t.c_str(), &end, 10);
-    if (t.empty() || *end || t[0] == '-' || t[0] == '+' || v >= ofp::kNumTables)
-      return Error("set table: bad table '" + t + "' (0-254 or all)");
-    table = static_cast<uint8_t>(v);
+    table = ParseTableId(args[0]);
+    if (!table) return Error("set table: bad table '" + args[0] + "' (0-254 or all)");
   }
   const std::string& option = args[1];
   if (!IsClassifierOption(option))

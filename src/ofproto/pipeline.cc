@@ -208,20 +208,32 @@ uint64_t Pipeline::Version() const noexcept {
 void Pipeline::SetClassifierOptions(std::optional<uint8_t> table,
                                     const cls::OfClassifierOptions& options) {
   if (table) CheckTable(*table);
+  std::vector<cls::OfClassifierOptions> per_table;
+  per_table.reserve(kNumTables);
+  {
+    const auto state = impl_->state.Read();
+    for (uint32_t t = 0; t < kNumTables; t++)
+      per_table.push_back(!table || *table == t ? options : state->tables[t].options());
+  }
+  SetClassifierOptions(per_table);
+}
+
+void Pipeline::SetClassifierOptions(const std::vector<cls::OfClassifierOptions>& per_table) {
+  if (per_table.size() != kNumTables)
+    throw FlowError("classifier options for " + std::to_string(per_table.size()) +
+                    " tables, expected " + std::to_string(kNumTables));
   // The classifier's own check, on an empty classifier, so that the batch
   // below cannot throw half-way.
   try {
     cls::OfClassifier probe;
-    probe.SetOptions(options);
+    for (const cls::OfClassifierOptions& o : per_table) probe.SetOptions(o);
   } catch (const std::invalid_argument& e) {
     throw FlowError(std::string("bad classifier options: ") + e.what());
   }
   std::lock_guard lock(impl_->writer_mu);
   impl_->Commit([&](State& s, std::vector<Rule*>*) {
-    for (uint32_t t = 0; t < kNumTables; t++) {
-      if (table && *table != t) continue;
-      if (s.tables[t].options() != options) s.tables[t].SetOptions(options);
-    }
+    for (uint32_t t = 0; t < kNumTables; t++)
+      if (s.tables[t].options() != per_table[t]) s.tables[t].SetOptions(per_table[t]);
   });
 }
 

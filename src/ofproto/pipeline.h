@@ -106,6 +106,8 @@ class Pipeline final {
   // Megaflows stay correct across a change (only their width changes), so
   // nothing is flushed. Throws FlowError for a bad prefix field list.
   void SetClassifierOptions(std::optional<uint8_t> table, const cls::OfClassifierOptions& options);
+  // Every table's options at once (kNumTables entries), as one batch.
+  void SetClassifierOptions(const std::vector<cls::OfClassifierOptions>& per_table);
   cls::OfClassifierOptions ClassifierOptions(uint8_t table) const;
 
   struct TableInfo {

@@ -385,7 +385,18 @@ TEST_CASE("pipeline: classifier options per table and table info", "[pipeline]")
   bad.prefix_fields = {pkt::FieldId::kNwSrc, pkt::FieldId::kNwSrc};  // twice
   REQUIRE_THROWS_AS(p.SetClassifierOptions(1, bad), FlowError);
   REQUIRE_THROWS_AS(p.SetClassifierOptions(255, off), FlowError);
+  REQUIRE_THROWS_AS(p.SetClassifierOptions(std::vector<cls::OfClassifierOptions>(3)), FlowError);
   REQUIRE(p.Version() == v2);
   REQUIRE(p.ClassifierOptions(1) == defaults);
   REQUIRE(p.Tables().size() == 1);
+
+  // Per-table options for every table: one batch, one version.
+  std::vector<cls::OfClassifierOptions> per_table(dpswitch::ofp::kNumTables, defaults);
+  per_table[7] = off;
+  per_table[9].partitioning = false;
+  p.SetClassifierOptions(per_table);
+  REQUIRE(p.Version() == v2 + 1);
+  REQUIRE(p.ClassifierOptions(7) == off);
+  REQUIRE_FALSE(p.ClassifierOptions(9).partitioning);
+  REQUIRE(p.ClassifierOptions(8) == defaults);
 }
