@@ -3,6 +3,8 @@
 
 #include <new>
 
+#include <rte_cycles.h>
+
 #include "classifier/hash.h"
 
 namespace dpswitch::cls {
@@ -17,12 +19,17 @@ Megaflow* Megaflow::Create(const pkt::FlowKey& key, const pkt::FlowMask& mask,
   f->hash = HashMasked(f->key, mask);
   f->in_port = static_cast<uint16_t>(key.in_port);
   f->n_actions = static_cast<uint16_t>(actions.size());
+  f->created_tsc = rte_rdtsc();
   for (size_t i = 0; i < actions.size(); i++) new (&f->actions[i]) pkt::DpAction(actions[i]);
   return f;
 }
 
 void Megaflow::Destroy(Megaflow* f) noexcept {
   if (!f) return;
+  if (f->attachment) {
+    f->attachment->Release(*f);
+    delete f->attachment;
+  }
   f->~Megaflow();
   ::operator delete(f, std::align_val_t{64});
 }

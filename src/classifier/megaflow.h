@@ -11,6 +11,13 @@
 // no PMD holds it from a lookup or in its EMC (PMDs sweep dead EMC entries
 // before reporting quiescence), and (b) upcall_refs is zero, so no packet
 // waiting on a completion ring still points at it.
+//
+// Whoever installs a megaflow may attach control-plane data to it (ofproto
+// attaches its "ukey": the rules the translation went through, for
+// statistics). The attachment is owned by the megaflow: Destroy calls its
+// Release() — after the grace periods, so no PMD can count another packet on
+// the flow — and then deletes it. That is where the last packets of a flow
+// are credited to its rules.
 
 #include <atomic>
 #include <cstdint>
@@ -20,6 +27,17 @@
 #include "packet/flow_key.h"
 
 namespace dpswitch::cls {
+
+struct Megaflow;
+
+// Control-plane data attached to a megaflow (see above). Never touched on the
+// fast path.
+class MegaflowAttachment {
+ public:
+  virtual ~MegaflowAttachment() = default;
+  // The megaflow is about to be freed: its stats are final.
+  virtual void Release(const Megaflow& flow) noexcept = 0;
+};
 
 struct alignas(64) Megaflow {
   // --- read by PMDs on every hit (first cache line) --------------------------
@@ -33,15 +51,20 @@ struct alignas(64) Megaflow {
   std::atomic<uint64_t> used_tsc{0};  // rte_rdtsc() of the last hit, 0 = never
   // Packets of this flow sitting on completion rings (handler ++, PMD --).
   std::atomic<uint32_t> upcall_refs{0};
-  uint64_t created_tsc = 0;  // when the handler created it
+  uint64_t created_tsc = 0;  // rte_rdtsc() at Create
+  // Owned; set by the installer before the megaflow is published (Insert)
+  // and not changed after. May be null.
+  MegaflowAttachment* attachment = nullptr;
 
   pkt::FlowKey key;    // masked key (key & mask == key)
   pkt::FlowMask mask;  // which bits matter
   pkt::DpAction actions[];  // n_actions entries (flexible array)
 
   // Allocates a megaflow with room for the actions; key is masked here.
+  // created_tsc is set from the TSC.
   static Megaflow* Create(const pkt::FlowKey& key, const pkt::FlowMask& mask,
                           std::span<const pkt::DpAction> actions);
+  // Releases and deletes the attachment, then frees the megaflow.
   static void Destroy(Megaflow* f) noexcept;
 
   std::span<const pkt::DpAction> Actions() const noexcept { return {actions, n_actions}; }

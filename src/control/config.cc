@@ -216,11 +216,30 @@ const GlobalKey kGlobalKeys[] = {
        c.emc_insert_inv_prob = static_cast<uint32_t>(ParseRange(v, 0, UINT32_MAX));
      },
      [](const Config& c) { return std::to_string(c.emc_insert_inv_prob); }},
-    {"datapath.flow-limit", "N", "maximum number of megaflows",
+    {"datapath.flow-limit", "N",
+     "ceiling of the megaflow count (the limit in force adapts below it to "
+     "how long revalidation takes)",
      [](Config& c, const std::string& v) {
        c.flow_limit = static_cast<uint32_t>(ParseRange(v, 1, UINT32_MAX));
      },
      [](const Config& c) { return std::to_string(c.flow_limit); }},
+    {"datapath.revalidator-threads", "N", "revalidator threads (1-16)",
+     [](Config& c, const std::string& v) {
+       c.revalidator_threads = static_cast<unsigned>(ParseRange(v, 1, 16));
+     },
+     [](const Config& c) { return std::to_string(c.revalidator_threads); }},
+    {"datapath.max-idle", "MS", "delete megaflows unused for this many milliseconds (10-86400000)",
+     [](Config& c, const std::string& v) {
+       c.max_idle_ms = static_cast<uint32_t>(ParseRange(v, 10, 86400000));
+     },
+     [](const Config& c) { return std::to_string(c.max_idle_ms); }},
+    {"datapath.revalidate-interval", "MS",
+     "revalidation round period in milliseconds (10-10000); OpenFlow changes start a round at "
+     "once",
+     [](Config& c, const std::string& v) {
+       c.revalidate_interval_ms = static_cast<uint32_t>(ParseRange(v, 10, 10000));
+     },
+     [](const Config& c) { return std::to_string(c.revalidate_interval_ms); }},
     {"datapath.mbufs", "N", "mbufs in the packet pool (0: computed from the ports)",
      [](Config& c, const std::string& v) {
        c.mbufs = static_cast<uint32_t>(ParseRange(v, 0, UINT32_MAX));

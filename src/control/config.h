@@ -46,7 +46,10 @@ struct Config {
   unsigned handler_threads = 1;        // [datapath] handler-threads, 1..64
   uint32_t emc_entries = 8192;         // [datapath] emc-entries, power of 2, 2..2^20
   uint32_t emc_insert_inv_prob = 100;  // [datapath] insert 1 in N EMC misses; 0 = never
-  uint32_t flow_limit = 200000;        // [datapath] flow-limit: megaflows, >= 1
+  uint32_t flow_limit = 200000;        // [datapath] flow-limit: megaflow ceiling, >= 1
+  unsigned revalidator_threads = 1;    // [datapath] revalidator-threads, 1..16
+  uint32_t max_idle_ms = 10000;        // [datapath] max-idle: idle megaflows deleted after
+  uint32_t revalidate_interval_ms = 500;  // [datapath] revalidate-interval: round period
   uint32_t mbufs = 0;                  // [datapath] mbufs: 0 = computed from ports
   uint32_t mbuf_size = 0;              // [datapath] mbuf-size: data room; 0 = DPDK default
   uint32_t upcall_ring_size = 4096;    // [datapath] upcall-ring-size (power of 2)

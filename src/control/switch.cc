@@ -17,6 +17,7 @@
 #include "netdev/mempool.h"
 #include "netdev/port.h"
 #include "ofproto/handler.h"
+#include "ofproto/revalidator.h"
 #include "ofproto/pipeline.h"
 #include "pmd/datapath.h"
 
@@ -109,6 +110,7 @@ void Switch::Start() {
 
   // --- OpenFlow tables ---------------------------------------------------------
   pipeline_ = std::make_unique<ofp::Pipeline>();
+  pipeline_->SetFlowRemovedSink([this](const ofp::FlowRemoved& e) { OnFlowRemoved(e); });
   // Classifier options first: the flows are then indexed once, as configured.
   try {
     pipeline_->SetClassifierOptions(std::nullopt, cfg_.classifier);
@@ -138,11 +140,20 @@ void Switch::Start() {
   dc.emc_entries = cfg_.emc_entries;
   dc.emc_insert_inv_prob = cfg_.emc_insert_inv_prob;
   dc.upcall_ring_size = cfg_.upcall_ring_size;
+  dc.extra_rcu_readers = 1;  // the revalidators' leader
   datapath_ = std::make_unique<pmd::Datapath>(dc, pool_);
   for (size_t i = 0; i < ports_.size(); i++)
-    datapath_->AddPort(static_cast<uint16_t>(i), ports_[i].get());
+    datapath_->AddPort(static_cast<uint16_t>(i), ports_[i]->spec().ofport, ports_[i].get());
   datapath_->Launch();
-  handlers_ = std::make_unique<ofp::Handlers>(datapath_.get(), pipeline_.get(), cfg_.flow_limit);
+  ofp::RevalidatorConfig rc;
+  rc.threads = cfg_.revalidator_threads;
+  rc.max_idle = std::chrono::milliseconds(cfg_.max_idle_ms);
+  rc.interval = std::chrono::milliseconds(cfg_.revalidate_interval_ms);
+  rc.flow_limit = cfg_.flow_limit;
+  revalidators_ = std::make_unique<ofp::Revalidators>(datapath_.get(), pipeline_.get(), rc);
+  revalidators_->Start();
+  handlers_ = std::make_unique<ofp::Handlers>(datapath_.get(), pipeline_.get(),
+                                              &revalidators_->flow_limit());
   handlers_->Start();
   for (auto& p : ports_) p->Start();
 
@@ -161,6 +172,7 @@ void Switch::MaintenanceLoop() {
   while (!maintenance_stop_.load(std::memory_order_acquire)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     datapath_->reclaimer().Poll();
+    if (pipeline_->ExpireRules(std::chrono::steady_clock::now()) > 0) OnFlowTableChanged();
     if (++tick % 10 == 0) {  // once a second: most-hit subtables first
       std::lock_guard lk(datapath_->writer_mutex());
       for (uint16_t i = 0; i < ports_.size(); i++)
@@ -170,7 +182,16 @@ void Switch::MaintenanceLoop() {
 }
 
 void Switch::OnFlowTableChanged() {
-  if (datapath_) datapath_->FlushFlows();
+  if (revalidators_) revalidators_->Kick();
+}
+
+void Switch::OnFlowRemoved(const ofp::FlowRemoved& e) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.duration).count();
+  spdlog::info("flow removed: reason={} table={} priority={} cookie={:#x} match={} "
+               "duration={}.{:03}s n_packets={} n_bytes={}",
+               ofp::FlowRemovedReasonName(e.reason), e.spec.table, e.spec.priority,
+               e.spec.cookie, ofp::FormatMatch(e.spec.match), ms / 1000, ms % 1000, e.packets,
+               e.bytes);
 }
 
 void Switch::Shutdown() noexcept {
@@ -179,10 +200,12 @@ void Switch::Shutdown() noexcept {
   if (maintenance_.joinable()) maintenance_.join();
   if (datapath_) datapath_->Halt();
   if (handlers_) handlers_->Stop();
+  if (revalidators_) revalidators_->Stop();
   if (datapath_) datapath_->DrainRings();
   for (auto& p : ports_) p->Stop();
-  datapath_.reset();  // frees megaflows: no reader is left
   handlers_.reset();
+  revalidators_.reset();
+  datapath_.reset();  // frees megaflows (crediting their rules): no reader is left
   for (auto& p : ports_) p->Close();  // net_pcap writes its tx pcap here
   ports_.clear();
   socket_.reset();

@@ -5,12 +5,18 @@
 //
 // Start: EAL -> mbuf pool -> ports probed and configured -> classifier
 // options ([classifier], [table.N]) -> flow file loaded -> datapath (dpcls,
-// rings, PMDs launched but waiting) -> handlers -> ports started -> PMDs told
-// to poll -> control socket and console. Nothing is read from a port before
-// every port and every flow is in place.
-// Stop (exit command, SIGINT, SIGTERM): control socket closed -> PMDs stopped
-// -> handlers stopped -> rings drained -> ports stopped and closed (net_pcap
-// flushes its output) -> EAL cleaned up.
+// rings, PMDs launched but waiting) -> revalidators -> handlers -> ports
+// started -> PMDs told to poll -> control socket and console. Nothing is read
+// from a port before every port and every flow is in place.
+// Stop (exit command, SIGINT, SIGTERM): control socket closed -> maintenance
+// stopped -> PMDs stopped -> handlers and revalidators stopped -> rings
+// drained -> ports stopped and closed (net_pcap flushes its output) -> EAL
+// cleaned up.
+//
+// The maintenance thread frees what the RCU reclaimer holds, reranks dpcls
+// subtables each second and expires OpenFlow rules (idle/hard timeouts)
+// every 100 ms; removed rules that asked for it are logged as flow-removed
+// events (and go to controllers once the OpenFlow connection exists).
 //
 // A configuration problem found on the way (bad core list, a port that fails
 // to probe, a bad flow file) is logged naming the key or port and Run()
@@ -35,6 +41,8 @@ class Datapath;
 namespace dpswitch::ofp {
 class Pipeline;
 class Handlers;
+class Revalidators;
+struct FlowRemoved;
 }  // namespace dpswitch::ofp
 
 namespace dpswitch::control {
@@ -60,17 +68,20 @@ class Switch final {
   pmd::Datapath& datapath() { return *datapath_; }
   ofp::Pipeline& pipeline() { return *pipeline_; }
   ofp::Handlers& handlers() { return *handlers_; }
+  ofp::Revalidators& revalidators() { return *revalidators_; }
+  rte_mempool* pool() { return pool_; }
   const std::vector<std::unique_ptr<netdev::Port>>& ports() const { return ports_; }
   const Config& config() const { return cfg_; }
 
-  // Call after any OpenFlow table change: removes megaflows that may be
-  // stale (the revalidator issue makes this selective).
+  // Call after any OpenFlow table change: starts a revalidation round, which
+  // fixes or deletes the megaflows the change made stale.
   void OnFlowTableChanged();
 
  private:
   void Start();     // throws on any start-up error (after cleaning up)
   void Shutdown() noexcept;
   void MaintenanceLoop();
+  void OnFlowRemoved(const ofp::FlowRemoved& event);
 
   Config cfg_;
   bool eal_up_ = false;
@@ -78,6 +89,7 @@ class Switch final {
   std::vector<std::unique_ptr<netdev::Port>> ports_;  // dp index = position
   std::unique_ptr<ofp::Pipeline> pipeline_;
   std::unique_ptr<pmd::Datapath> datapath_;
+  std::unique_ptr<ofp::Revalidators> revalidators_;
   std::unique_ptr<ofp::Handlers> handlers_;
   std::unique_ptr<CommandRegistry> commands_;
   std::unique_ptr<ControlSocket> socket_;
@@ -90,5 +102,7 @@ class Switch final {
 void RegisterSwitchCommands(Switch& sw, CommandRegistry& registry);
 // show tables, show classifier stats, set table (table_commands.cc).
 void RegisterTableCommands(Switch& sw, CommandRegistry& registry);
+// show megaflow stats (megaflow_commands.cc).
+void RegisterMegaflowCommands(Switch& sw, CommandRegistry& registry);
 
 }  // namespace dpswitch::control

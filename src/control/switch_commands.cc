@@ -9,24 +9,21 @@
 #include <vector>
 
 #include <rte_cycles.h>
+#include <rte_mempool.h>
 
 #include "classifier/dpcls.h"
 #include "control/commands.h"
+#include "control/text_format.h"
 #include "control/megaflow_format.h"
 #include "control/switch.h"
 #include "netdev/port.h"
 #include "ofproto/handler.h"
+#include "ofproto/revalidator.h"
 #include "ofproto/pipeline.h"
 #include "pmd/datapath.h"
 
 namespace dpswitch::control {
 namespace {
-
-std::string Fmt(const char* fmt, auto... args) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
 
 double Pct(uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; }
 
@@ -79,8 +76,16 @@ CommandResult ShowPmdStats(Switch& sw) {
                s.packets ? static_cast<double>(s.busy_cycles) / s.packets : 0.0);
   }
   const auto& h = sw.handlers().stats();
+  const ofp::RevalidatorStats rs = sw.revalidators().Stats();
+  using Reason = pmd::FlowDeleteReason;
+  const pmd::Datapath& dp = sw.datapath();
   out += Fmt("megaflows: %zu (masks %zu), flow limit %u\n", sw.datapath().FlowCount(),
-             sw.datapath().MaskCount(), sw.handlers().flow_limit());
+             sw.datapath().MaskCount(), sw.revalidators().flow_limit().load());
+  out += Fmt("revalidation: rounds %" PRIu64 ", last round %.3f ms; deleted: idle %" PRIu64
+             ", evicted %" PRIu64 ", revalidation %" PRIu64 ", flush %" PRIu64 "\n",
+             rs.rounds, static_cast<double>(rs.last_round.count()) / 1e6,
+             dp.Deleted(Reason::kIdle), dp.Deleted(Reason::kFlowLimit),
+             dp.Deleted(Reason::kRevalidate), dp.Deleted(Reason::kFlush));
   out += Fmt("handlers: upcalls %" PRIu64 ", installed %" PRIu64 ", collapsed %" PRIu64
              ", not installed %" PRIu64 ", completion ring full %" PRIu64 "\n",
              h.upcalls.load(), h.installed.load(), h.collapsed.load(), h.not_installed.load(),
@@ -186,7 +191,16 @@ void RegisterSwitchCommands(Switch& sw, CommandRegistry& r) {
              [&sw](const std::vector<std::string>&) -> CommandResult {
                return {true, std::to_string(sw.datapath().FlushFlows()) + " megaflow(s) deleted\n"};
              });
+  r.Register("show mempool", "show mempool",
+             "packet buffer pool: size, in use (caches included), available",
+             [&sw](const std::vector<std::string>&) -> CommandResult {
+               rte_mempool* mp = sw.pool();
+               const unsigned avail = rte_mempool_avail_count(mp);
+               return {true, Fmt("mbuf pool %s: %u mbufs, %u in use, %u available\n", mp->name,
+                                 mp->size, mp->size - avail, avail)};
+             });
   RegisterTableCommands(sw, r);
+  RegisterMegaflowCommands(sw, r);
   for (const char* name : {"exit", "quit"})
     r.Register(name, name, "stop the switch gracefully (ports flushed and closed)",
                [](const std::vector<std::string>&) -> CommandResult {

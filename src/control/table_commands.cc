@@ -17,6 +17,7 @@
 
 #include "control/classifier_config.h"
 #include "control/commands.h"
+#include "control/text_format.h"
 #include "control/switch.h"
 #include "ofproto/handler.h"
 #include "ofproto/pipeline.h"
@@ -25,12 +26,6 @@ namespace dpswitch::control {
 namespace {
 
 constexpr const char* kSetUsage = "set table TABLE|all OPTION VALUE";
-
-std::string Fmt(const char* fmt, auto... args) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
@@ -173,13 +168,14 @@ CommandResult SetTable(Switch& sw, const std::vector<std::string>& args) {
   } catch (const std::exception& e) {  // ofp::FlowError: refused by the classifier
     return Error("set table: " + option + " " + value + ": " + e.what());
   }
+  sw.OnFlowTableChanged();  // a new version: megaflows get re-translated
   const std::string shown = is_list
                                 ? ClassifierOptionValue(check, option)
                                 : (ClassifierOptionValue(check, option) == "true" ? "on" : "off");
   return Ok((table ? "table " + std::to_string(*table) : std::string("all tables")) + ": " +
             option + " " + shown +
-            "\ninstalled megaflows keep working; flush-megaflows regenerates them with the new "
-            "wildcards\n");
+            "\ninstalled megaflows stay correct and are revalidated; flush-megaflows regenerates "
+            "them all with the new wildcards\n");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "ofproto/flow_syntax.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -32,8 +34,39 @@ constexpr Shorthand kShorthands[] = {
     {"udp6", 0x86dd, 17},  {"sctp6", 0x86dd, 132}, {"arp", 0x0806, -1},
 };
 
+// Flow-mod flags: bit and ovs-ofctl keyword, in the order ovs-ofctl prints them.
+struct FlagName {
+  uint16_t bit;
+  const char* name;
+};
+constexpr FlagName kFlagNames[] = {
+    {kFlowSendFlowRem, "send_flow_rem"},   {kFlowCheckOverlap, "check_overlap"},
+    {kFlowResetCounts, "reset_counts"},    {kFlowNoPacketCounts, "no_packet_counts"},
+    {kFlowNoByteCounts, "no_byte_counts"},
+};
+
+// What dump-flows adds to a flow. Accepted and ignored (ovs-ofctl does the
+// same in every mode) so a dump-flows line can be fed back.
+constexpr const char* kStatsKeys[] = {"duration", "n_packets", "n_bytes", "idle_age", "hard_age"};
+
+bool IsStatsKey(std::string_view name) {
+  return std::find(std::begin(kStatsKeys), std::end(kStatsKeys), name) != std::end(kStatsKeys);
+}
+
 // Which keywords besides match fields a caller accepts.
 enum class Mode { kAdd, kSelect };
+
+// If `name` is a flag keyword, sets its bit in *flags and returns true.
+// Flags say how to add a flow, so selecting flows with one is an error.
+bool ParseFlag(std::string_view name, Mode mode, std::string_view token, uint16_t* flags) {
+  for (const FlagName& f : kFlagNames) {
+    if (name != f.name) continue;
+    if (mode != Mode::kAdd) Fail(token, "flags are only allowed when adding flows");
+    *flags |= f.bit;
+    return true;
+  }
+  return false;
+}
 
 // Accumulates a match token by token, checking conflicts as it goes and
 // prerequisites at the end.
@@ -122,6 +155,7 @@ Parsed ParseText(std::string_view text, Mode mode) {
     }
     i = j;
     if (eq == std::string_view::npos) {
+      if (ParseFlag(name, mode, token, &p.spec.flags)) continue;
       bool found = false;
       for (const auto& s : kShorthands) {
         if (name != s.name) continue;
@@ -152,6 +186,8 @@ Parsed ParseText(std::string_view text, Mode mode) {
     } else if ((name == "idle_timeout" || name == "hard_timeout") && mode == Mode::kAdd) {
       const auto t = static_cast<uint16_t>(ParseNumber(value, 0xffff, token));
       (name == "idle_timeout" ? p.spec.idle_timeout : p.spec.hard_timeout) = t;
+    } else if (IsStatsKey(name)) {
+      // dump-flows statistics: ignored (see kStatsKeys)
     } else if (const FieldInfo* f = pkt::FindField(name)) {
       mb.AddField(*f, value, token);
     } else {
@@ -199,6 +235,33 @@ void FormatVlan(const FlowMatch& m, std::vector<std::string>* parts) {
     std::snprintf(buf, sizeof(buf), "vlan_tci=0x%04x/0x%04x", tv, tm);
   parts->push_back(buf);
 }
+
+// "idle_timeout=10, hard_timeout=30, send_flow_rem check_overlap ": what
+// both dump formats print between the table and the priority. ovs-ofctl ends
+// each flag with a blank rather than a comma; ParseFlow accepts either.
+std::string TimeoutsAndFlags(const FlowSpec& f) {
+  std::string out;
+  if (f.idle_timeout) out += "idle_timeout=" + std::to_string(f.idle_timeout) + ", ";
+  if (f.hard_timeout) out += "hard_timeout=" + std::to_string(f.hard_timeout) + ", ";
+  for (const FlagName& flag : kFlagNames)
+    if (f.flags & flag.bit) out += std::string(flag.name) + " ";
+  return out;
+}
+
+// ovs-ofctl's duration: millisecond precision (as OVS keeps time), three
+// decimals, none for a whole number of seconds ("12.345s", "5s").
+std::string FormatDuration(double seconds) {
+  const long long ms = seconds > 0 ? std::llround(seconds * 1000) : 0;
+  char buf[32];
+  if (ms % 1000 == 0)
+    std::snprintf(buf, sizeof(buf), "%llds", ms / 1000);
+  else
+    std::snprintf(buf, sizeof(buf), "%lld.%03llds", ms / 1000, ms % 1000);
+  return buf;
+}
+
+// Whole seconds, truncated, as ovs-ofctl prints idle_age.
+uint64_t WholeSeconds(double seconds) { return seconds > 0 ? static_cast<uint64_t>(seconds) : 0; }
 
 }  // namespace
 
@@ -289,11 +352,27 @@ std::string FormatMatch(const FlowMatch& m) {
 
 std::string FormatFlow(const FlowSpec& f) {
   std::string out = "cookie=" + Hex(f.cookie) + ", table=" + std::to_string(f.table) + ", ";
-  if (f.idle_timeout) out += "idle_timeout=" + std::to_string(f.idle_timeout) + ", ";
-  if (f.hard_timeout) out += "hard_timeout=" + std::to_string(f.hard_timeout) + ", ";
+  out += TimeoutsAndFlags(f);
   out += "priority=" + std::to_string(f.priority);
   const std::string match = FormatMatch(f.match);
   if (!match.empty()) out += ", " + match;
+  out += " actions=" + FormatActions(f.instructions);
+  return out;
+}
+
+// The field order of OVS 3.1's ofputil_flow_stats_format with statistics.
+// Unlike ovs-ofctl we print the priority even when it is the default, as
+// FormatFlow without statistics does.
+std::string FormatFlow(const FlowSpec& f, const FlowStatsText& stats) {
+  std::string out = "cookie=" + Hex(f.cookie) + ", duration=" + FormatDuration(stats.duration_s) +
+                    ", table=" + std::to_string(f.table) +
+                    ", n_packets=" + std::to_string(stats.n_packets) +
+                    ", n_bytes=" + std::to_string(stats.n_bytes) + ", ";
+  out += TimeoutsAndFlags(f);
+  out += "idle_age=" + std::to_string(WholeSeconds(stats.idle_age_s)) + ", ";
+  out += "priority=" + std::to_string(f.priority);
+  const std::string match = FormatMatch(f.match);
+  if (!match.empty()) out += "," + match;
   out += " actions=" + FormatActions(f.instructions);
   return out;
 }

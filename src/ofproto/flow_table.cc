@@ -23,6 +23,14 @@ bool LooselySelected(const FlowSelector& sel, const Rule& r) {
 
 }  // namespace
 
+bool MatchesOverlap(const FlowMatch& a, const FlowMatch& b) noexcept {
+  for (uint32_t i = 0; i < pkt::kKeyWords; i++) {
+    const uint64_t both = a.mask.bits.Word(i) & b.mask.bits.Word(i);
+    if ((a.key.Word(i) & both) != (b.key.Word(i) & both)) return false;
+  }
+  return true;
+}
+
 Rule* FlowTable::Add(Rule* rule) {
   const FlowMatch& m = rule->spec.match;
   return static_cast<Rule*>(cls_.Insert(m.key, m.mask, rule->spec.priority, rule));
@@ -53,6 +61,24 @@ std::vector<Rule*> FlowTable::Delete(const FlowSelector& sel, bool strict) {
   }
   for (const Rule* r : victims) Erase(r);
   return victims;
+}
+
+bool FlowTable::Remove(const Rule* rule) {
+  const FlowMatch& m = rule->spec.match;
+  const cls::OfClsRule* r = cls_.Find(m.key, m.mask, rule->spec.priority);
+  // The same match and priority may hold a newer rule that replaced this one.
+  if (r == nullptr || r->user != rule) return false;
+  Erase(rule);
+  return true;
+}
+
+bool FlowTable::Overlaps(const FlowSpec& spec) const {
+  bool overlaps = false;
+  cls_.ForEach([&](const cls::OfClsRule& r) {
+    if (!overlaps && r.priority == spec.priority)
+      overlaps = MatchesOverlap(static_cast<const Rule*>(r.user)->spec.match, spec.match);
+  });
+  return overlaps;
 }
 
 std::vector<Rule*> FlowTable::Clear() {

@@ -14,9 +14,9 @@
 // Ownership: a FlowTable does not own its rules. Pipeline keeps two copies
 // of every table (cls::LeftRight) pointing at the same Rule objects, and
 // frees a rule once both copies have dropped it; Add, Delete and Clear hand
-// back the rules they dropped for that purpose. Every operation depends only
-// on the table's contents and its arguments, so applying the same sequence to
-// two identical tables drops the same rules.
+// back the rules they dropped for that purpose (Remove's caller knows it).
+// Every operation depends only on the table's contents and its arguments, so
+// applying the same sequence to two identical tables drops the same rules.
 //
 // Thread safety: none; Pipeline keeps writers and readers apart. Const
 // members may run concurrently with each other.
@@ -28,16 +28,22 @@
 
 #include "classifier/of_classifier.h"
 #include "ofproto/flow_syntax.h"
+#include "ofproto/rule_counters.h"
 
 namespace dpswitch::ofp {
 
 // Immutable once added (a replace adds a new Rule); shared by both copies
-// of the tables.
+// of the tables. Only *counters changes.
 struct Rule {
   FlowSpec spec;                                  // match, priority, instructions, cookie...
   std::chrono::steady_clock::time_point created;  // when added (or last replaced)
   uint64_t seq = 0;                               // pipeline-wide creation order (dump ties)
+  RuleCountersRef counters;                       // never null
 };
+
+// True if some packet matches both: every key bit both masks care about has
+// the same value in both keys. (FlowTable::Overlaps adds the priority.)
+bool MatchesOverlap(const FlowMatch& a, const FlowMatch& b) noexcept;
 
 class FlowTable final {
  public:
@@ -50,6 +56,13 @@ class FlowTable final {
   Rule* Add(Rule* rule);
   // Deletes the selected rules (see above); returns them (no particular order).
   std::vector<Rule*> Delete(const FlowSelector& sel, bool strict);
+  // Removes this very rule (timeouts). Returns false if it is not here.
+  bool Remove(const Rule* rule);
+  // True if a rule of the same priority overlaps `spec`'s match: some packet
+  // could match both (every bit both masks care about has the same value).
+  // A rule with the identical match overlaps too (OpenFlow 1.3, 6.4). Cost:
+  // every rule of the table (control path only).
+  bool Overlaps(const FlowSpec& spec) const;
   std::vector<Rule*> Clear();
 
   // Highest-priority rule matching key; ORs the searched tuples into *wc and

@@ -10,8 +10,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "classifier/dpcls.h"
 #include "classifier/megaflow.h"
+#include "ofproto/flow_setup.h"
 #include "ofproto/pipeline.h"
 #include "packet/parser.h"
 #include "pmd/datapath.h"
@@ -33,7 +33,8 @@ static_assert(sizeof(cls::OfLookupStats) == kLookupFields.size() * sizeof(uint64
 
 }  // namespace
 
-Handlers::Handlers(pmd::Datapath* dp, const Pipeline* pipeline, uint32_t flow_limit)
+Handlers::Handlers(pmd::Datapath* dp, const Pipeline* pipeline,
+                   const std::atomic<uint32_t>* flow_limit)
     : dp_(dp),
       pipeline_(pipeline),
       flow_limit_(flow_limit),
@@ -79,6 +80,8 @@ void Handlers::Run(unsigned index) {
       continue;
     }
     idle = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    const uint32_t flow_limit = flow_limit_->load(std::memory_order_relaxed);
     cls::OfLookupStats lookup;  // this burst's classifier work
     for (unsigned i = 0; i < n; i++) {
       rte_mbuf* m = pkts[i];
@@ -87,40 +90,24 @@ void Handlers::Run(unsigned index) {
       pkt::PacketLayout layout;
       pkt::ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, meta->ofport, &key,
                        &layout);
-      pkt::FlowMask wc;
-      wc.bits.in_port = 0xffffffff;  // dpcls is per in_port; keep the megaflow honest too
-      actions.clear();
-      const XlateStats xs = pipeline_->Translate(key, &wc, &actions);
-      lookup += xs.lookup;
-      wc.Finalize();
+      const SetupResult r = SetupMegaflow(*dp_, *pipeline_, key, meta->dp_port, flow_limit,
+                                          &actions);
+      lookup += r.xlate.lookup;
       stats_.upcalls.fetch_add(1, std::memory_order_relaxed);
-
-      cls::Megaflow* flow = cls::Megaflow::Create(key, wc, actions);
-      {
-        std::lock_guard lk(dp_->writer_mutex());
-        cls::Dpcls* dpcls = dp_->dpcls(meta->dp_port);
-        // Stale: the tables changed since the copy this translation used.
-        if (pipeline_->Version() == xs.version && dp_->FlowCount() < flow_limit_ && dpcls) {
-          cls::Megaflow* got = dpcls->Insert(flow);
-          if (got != flow) {
-            cls::Megaflow::Destroy(flow);
-            flow = got;
-            stats_.collapsed.fetch_add(1, std::memory_order_relaxed);
-          } else {
-            stats_.installed.fetch_add(1, std::memory_order_relaxed);
-          }
-          flow->upcall_refs.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          // Used for this packet only; freed once the PMD has executed it.
-          flow->upcall_refs.fetch_add(1, std::memory_order_relaxed);
-          flow->dead.store(true, std::memory_order_relaxed);
-          dp_->reclaimer().RetireMegaflow(flow);
+      switch (r.outcome) {
+        case SetupOutcome::kInstalled:
+          stats_.installed.fetch_add(1, std::memory_order_relaxed);
+          break;
+        case SetupOutcome::kCollapsed:
+          stats_.collapsed.fetch_add(1, std::memory_order_relaxed);
+          break;
+        case SetupOutcome::kNotInstalled:
           stats_.not_installed.fetch_add(1, std::memory_order_relaxed);
-        }
+          break;
       }
-      meta->flow = flow;
+      meta->flow = r.flow;
       if (rte_ring_mp_enqueue(dp_->completion_ring(meta->pmd), m) != 0) {
-        flow->upcall_refs.fetch_sub(1, std::memory_order_release);
+        r.flow->upcall_refs.fetch_sub(1, std::memory_order_release);
         rte_pktmbuf_free(m);
         stats_.completion_full.fetch_add(1, std::memory_order_relaxed);
       }
@@ -132,6 +119,11 @@ void Handlers::Run(unsigned index) {
             mine.field[f].load(std::memory_order_relaxed) + lookup.*kLookupFields[f],
             std::memory_order_relaxed);
     }
+    stats_.busy_ns.fetch_add(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - t0)
+                                  .count()),
+        std::memory_order_relaxed);
     dp_->reclaimer().Poll();
   }
 }

@@ -6,15 +6,12 @@
 // install the resulting megaflow in the dpcls of the packet's in_port and
 // hand the packet back to its PMD on that PMD's completion ring.
 //
-// Concurrent installs of the same megaflow (two PMDs, or two packets of one
-// burst) collapse into one in Dpcls::Insert. A translation reports the
-// pipeline version it saw (XlateStats::version, one consistent copy of the
-// tables from start to end); its megaflow is installed only if that is still
-// Pipeline::Version() when checked under the datapath writer mutex. One
-// translated against a version that has since changed is used for its own
-// packet only and never installed, so a flow-table change followed by a
-// flush leaves no stale entry. Over the flow limit, megaflows are likewise
-// used once and not installed (the packet is still forwarded correctly).
+// The translation and install of one packet is SetupMegaflow (flow_setup.h):
+// concurrent installs of the same megaflow collapse into one, a megaflow
+// translated against tables that changed meanwhile, or over the flow limit,
+// serves its own packet only. Upcalls reach a handler by flow hash (the PMD
+// picks the ring), so one flow's packets stay in order on one handler. The
+// flow limit is the revalidators' adaptive one, read once per burst.
 //
 // Each handler also sums what the OpenFlow classifiers did (cls::
 // OfLookupStats) in a local block per burst and publishes it into its own
@@ -45,11 +42,13 @@ struct HandlerStats {
   std::atomic<uint64_t> collapsed{0};        // translated, but an identical megaflow existed
   std::atomic<uint64_t> not_installed{0};    // over the flow limit or stale version
   std::atomic<uint64_t> completion_full{0};  // completion ring full: packet dropped
+  std::atomic<uint64_t> busy_ns{0};          // time spent on upcall bursts, all handlers
 };
 
 class Handlers final {
  public:
-  Handlers(pmd::Datapath* dp, const Pipeline* pipeline, uint32_t flow_limit);
+  // `flow_limit` is read (relaxed) once per burst; it must outlive Handlers.
+  Handlers(pmd::Datapath* dp, const Pipeline* pipeline, const std::atomic<uint32_t>* flow_limit);
   ~Handlers();
   Handlers(const Handlers&) = delete;
   Handlers& operator=(const Handlers&) = delete;
@@ -58,7 +57,7 @@ class Handlers final {
   void Stop();   // joins
 
   const HandlerStats& stats() const noexcept { return stats_; }
-  uint32_t flow_limit() const noexcept { return flow_limit_; }
+  unsigned n_threads() const noexcept { return n_lookup_; }
   // What the OpenFlow table classifiers did for upcalls so far, summed over
   // handler threads (each thread's share is at most one burst behind).
   cls::OfLookupStats LookupStats() const noexcept;
@@ -75,7 +74,7 @@ class Handlers final {
 
   pmd::Datapath* dp_;
   const Pipeline* pipeline_;
-  uint32_t flow_limit_;
+  const std::atomic<uint32_t>* flow_limit_;
   HandlerStats stats_;  // written by handler threads (atomic RMW), read by control
   unsigned n_lookup_;   // entries in lookup_ (upcall rings at construction)
   std::unique_ptr<LookupCounters[]> lookup_;  // one per handler thread, see LookupCounters

@@ -21,7 +21,9 @@
 // they are immutable once published: a modify (OpenFlow FLOW_MOD modify)
 // must replace a Rule with a new object, never edit it in place.
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -30,6 +32,8 @@
 #include <vector>
 
 #include "classifier/of_classifier.h"
+#include "ofproto/flow_syntax.h"
+#include "ofproto/rule_counters.h"
 #include "packet/dp_actions.h"
 #include "packet/flow_key.h"
 
@@ -71,7 +75,26 @@ struct XlateStats {
   bool too_many_lookups = false;  // more than kMaxXlateLookups lookups (packet dropped)
 };
 
-struct FlowSpec;  // ofproto/flow_syntax.h
+// Why a rule left its table (OpenFlow 1.3 ofp_flow_removed_reason values).
+enum class FlowRemovedReason : uint8_t {
+  kIdleTimeout = 0,
+  kHardTimeout = 1,
+  kDelete = 2,
+  kGroupDelete = 3,
+  kMeterDelete = 4,
+};
+const char* FlowRemovedReasonName(FlowRemovedReason reason) noexcept;  // "idle_timeout"...
+
+// A removed rule that asked for it (kFlowSendFlowRem): what an OpenFlow
+// FLOW_REMOVED message carries. Counts are what had been credited when the
+// rule was removed (see RuleCounters).
+struct FlowRemoved {
+  FlowSpec spec;  // table, priority, cookie, timeouts, flags, match
+  FlowRemovedReason reason;
+  std::chrono::nanoseconds duration;  // from add to removal
+  uint64_t packets;
+  uint64_t bytes;
+};
 
 class Pipeline final {
  public:
@@ -79,7 +102,13 @@ class Pipeline final {
   ~Pipeline();
 
   // --- control side --------------------------------------------------------
-  // ovs-ofctl add-flow syntax; replaces a rule with identical match+priority.
+  // ovs-ofctl add-flow syntax; replaces a rule with identical match+priority
+  // (the replacement starts with zero counters and a new duration, as an
+  // OpenFlow add does, and no flow-removed is reported for the old rule). A
+  // flow with check_overlap that overlaps a rule of the same priority in its
+  // table, or a flow before it in the same batch, is refused (FlowError
+  // "overlaps"), and in a batch nothing is added. An identical match
+  // overlaps too (OpenFlow 1.3, 6.4), so check_overlap never replaces.
   void AddFlow(std::string_view text);
   // The same for an already parsed flow (the OpenFlow codec's entry point).
   void AddFlow(const FlowSpec& spec);
@@ -91,10 +120,24 @@ class Pipeline final {
   // ovs-ofctl del-flows: "" deletes everything; otherwise a match (with
   // optional table=) deleting every flow whose match is at least as specific
   // (loose) or identical incl. priority (strict). Returns flows deleted.
+  // Deleted rules with send_flow_rem are reported (reason kDelete).
   size_t DelFlows(std::string_view match_text, bool strict = false);
-  // ovs-ofctl dump-flows style text, one line per flow, ordered by table then
-  // descending priority.
+  // ovs-ofctl dump-flows text with statistics (FormatFlow with FlowStatsText),
+  // one line per flow, ordered by table then descending priority.
   std::string DumpFlows(std::optional<uint8_t> table = std::nullopt) const;
+
+  // Removes every rule whose hard_timeout has passed since it was added, or
+  // whose idle_timeout has passed since it last matched a packet (as credited
+  // by revalidation), as one batch. Rules with send_flow_rem are reported
+  // (kHardTimeout / kIdleTimeout). Returns the number removed. Cost: the rules
+  // that have a timeout, not all rules. `now` is a parameter so tests can
+  // move the clock.
+  size_t ExpireRules(std::chrono::steady_clock::time_point now);
+  // Receives the FlowRemoved of every removal that asked for one (delete or
+  // expiry). Called on the thread that removed the rules, after the batch
+  // is committed and with no pipeline lock held; it may call back into the
+  // Pipeline. Set once, before changes start.
+  void SetFlowRemovedSink(std::function<void(const FlowRemoved&)> sink);
   size_t FlowCount() const;
   // Replaces the port list (for FLOOD/ALL/in_port and ofport -> dp index).
   void SetPorts(std::vector<PortInfo> ports);
@@ -121,12 +164,15 @@ class Pipeline final {
   // Tables that hold rules or differ from the default options, ascending.
   std::vector<TableInfo> Tables() const;
 
-  // --- handler side ----------------------------------------------------------
+  // --- handler / revalidator side -------------------------------------------
   // Translates `key` (in_port set) through the tables starting at table 0.
   // ORs every consulted key bit into *wc (caller initialises it, normally with
-  // in_port exact) and appends datapath actions to *actions.
+  // in_port exact) and appends datapath actions to *actions. If `rules` is
+  // given, it is set to the counters of every rule the translation matched
+  // (each once, any order), for crediting the megaflow's packets later.
   XlateStats Translate(const pkt::FlowKey& key, pkt::FlowMask* wc,
-                       std::vector<pkt::DpAction>* actions) const;
+                       std::vector<pkt::DpAction>* actions,
+                       std::vector<RuleCountersRef>* rules = nullptr) const;
 
  private:
   struct Impl;

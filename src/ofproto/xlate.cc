@@ -25,8 +25,13 @@ constexpr uint16_t kEthArp = 0x0806;
 class XlateContext {
  public:
   XlateContext(const FlowTable* tables, const XlatePorts& ports, FlowMask* wc,
-               std::vector<DpAction>* out)
-      : tables_(tables), ports_(ports), wc_(wc), out_(out), out_start_(out->size()) {}
+               std::vector<DpAction>* out, std::vector<const Rule*>* matched)
+      : tables_(tables),
+        ports_(ports),
+        wc_(wc),
+        out_(out),
+        out_start_(out->size()),
+        matched_(matched) {}
 
   XlateStats Run(const FlowKey& key) {
     flow_ = key;
@@ -135,6 +140,7 @@ class XlateContext {
     flow_.in_port = in_port;
     Consult(searched.bits);
     if (rule == nullptr) return;  // table miss: drop (for this lookup)
+    if (matched_ != nullptr) matched_->push_back(rule);
 
     const OfInstructions& ins = rule->spec.instructions;
     for (const OfAction& a : ins.apply) {
@@ -323,15 +329,16 @@ class XlateContext {
     }
   }
 
-  const FlowTable* tables_;     // kNumTables tables
-  const XlatePorts& ports_;     // ports by ofport
-  FlowMask* wc_;                // the megaflow mask being built
-  std::vector<DpAction>* out_;  // program being appended to
-  const size_t out_start_;      // out_->size() at the start (truncated to on abort)
-  FlowKey flow_;                // the working key: the packet as modified so far
-  FlowKey written_;             // bits holding constants written by actions
-  bool ttl_derived_ = false;    // nw_ttl was decremented from the packet's value
-  bool aborted_ = false;        // a limit was hit: drop everything
+  const FlowTable* tables_;            // kNumTables tables
+  const XlatePorts& ports_;            // ports by ofport
+  FlowMask* wc_;                       // the megaflow mask being built
+  std::vector<DpAction>* out_;         // program being appended to
+  const size_t out_start_;             // out_->size() at the start (truncated to on abort)
+  std::vector<const Rule*>* matched_;  // rules lookups returned, or null: not wanted
+  FlowKey flow_;                       // the working key: the packet as modified so far
+  FlowKey written_;                    // bits holding constants written by actions
+  bool ttl_derived_ = false;           // nw_ttl was decremented from the packet's value
+  bool aborted_ = false;               // a limit was hit: drop everything
   XlateStats stats_;
 };
 
@@ -344,8 +351,8 @@ const PortInfo* XlatePorts::Find(uint32_t ofport) const noexcept {
 }
 
 XlateStats Xlate(const FlowTable* tables, const XlatePorts& ports, const FlowKey& key, FlowMask* wc,
-                 std::vector<DpAction>* actions) {
-  XlateContext ctx(tables, ports, wc, actions);
+                 std::vector<DpAction>* actions, std::vector<const Rule*>* rules) {
+  XlateContext ctx(tables, ports, wc, actions, rules);
   return ctx.Run(key);
 }
 

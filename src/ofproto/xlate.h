@@ -59,7 +59,12 @@ struct XlatePorts {
 // consulted bits into *wc (in_port is always exact) and appends to *actions.
 // The returned stats.lookup sums the tables' classifier lookups;
 // stats.version is left 0 (Pipeline fills it in).
+// If `rules` is non-null, every rule a lookup returned (goto_table, resubmit,
+// also before an abort) is appended to it, in lookup order, repeats included:
+// the rules whose counters the megaflow's packets are credited to. The
+// pointers are valid as long as the tables are.
 XlateStats Xlate(const FlowTable* tables, const XlatePorts& ports, const pkt::FlowKey& key,
-                 pkt::FlowMask* wc, std::vector<pkt::DpAction>* actions);
+                 pkt::FlowMask* wc, std::vector<pkt::DpAction>* actions,
+                 std::vector<const Rule*>* rules = nullptr);
 
 }  // namespace dpswitch::ofp

@@ -17,6 +17,8 @@
 //  - an empty program drops the packet.
 
 #include <cstdint>
+#include <cstring>
+#include <span>
 
 #include "packet/field.h"
 
@@ -39,5 +41,34 @@ struct DpAction {
   FieldValue value;  // kSetField: right-aligned value (as FieldValue)
   FieldValue mask;   // kSetField: right-aligned mask (full mask for a plain set)
 };
+
+// Same program: the same actions with the same operands (fields an action
+// type does not use are ignored, so padding and stale operands never make two
+// equal programs differ). Revalidation uses it to decide whether a megaflow's
+// actions changed.
+inline bool SameAction(const DpAction& a, const DpAction& b) noexcept {
+  if (a.type != b.type) return false;
+  switch (a.type) {
+    case DpActionType::kOutput:
+      return a.port == b.port;
+    case DpActionType::kSetField:
+      return a.field == b.field && a.value.u == b.value.u && a.mask.u == b.mask.u &&
+             std::memcmp(a.value.bytes, b.value.bytes, sizeof a.value.bytes) == 0 &&
+             std::memcmp(a.mask.bytes, b.mask.bytes, sizeof a.mask.bytes) == 0;
+    case DpActionType::kPushVlan:
+      return a.tci == b.tci && a.tpid == b.tpid;
+    case DpActionType::kPopVlan:
+    case DpActionType::kDecTtl:
+      return true;
+  }
+  return false;
+}
+
+inline bool SameActions(std::span<const DpAction> a, std::span<const DpAction> b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (!SameAction(a[i], b[i])) return false;
+  return true;
+}
 
 }  // namespace dpswitch::pkt

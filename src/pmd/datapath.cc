@@ -59,7 +59,7 @@ Datapath::Datapath(DatapathConfig cfg, rte_mempool* pool) : cfg_(std::move(cfg))
   if (!RegisterUpcallField())
     throw std::runtime_error(std::string("cannot register mbuf dynfield: ") +
                              rte_strerror(rte_errno));
-  const auto n = static_cast<uint32_t>(cfg_.pmd_lcores.size());
+  const auto n = static_cast<uint32_t>(cfg_.pmd_lcores.size() + cfg_.extra_rcu_readers);
   const size_t sz = rte_rcu_qsbr_get_memsize(n);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dps_qsbr", sz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, n) != 0)
@@ -85,9 +85,10 @@ Datapath::~Datapath() {
   rte_free(qsbr_);
 }
 
-void Datapath::AddPort(uint16_t dp_index, netdev::Port* port) {
+void Datapath::AddPort(uint16_t dp_index, uint32_t ofport, netdev::Port* port) {
   if (dp_index >= kMaxPorts) throw std::runtime_error("too many ports");
   ports_[dp_index] = port;
+  ofports_[dp_index] = ofport;
   dpcls_[dp_index] = std::make_unique<cls::Dpcls>(reclaimer_.get());
 }
 
@@ -143,13 +144,38 @@ cls::Dpcls* Datapath::dpcls(uint16_t dp_index) const noexcept {
 
 uint16_t Datapath::DpIndexOfOfport(uint32_t ofport) const noexcept {
   for (uint16_t i = 0; i < kMaxPorts; i++)
-    if (ports_[i] && ports_[i]->spec().ofport == ofport) return i;
+    if (dpcls_[i] && ofports_[i] == ofport) return i;
   return kMaxPorts;
 }
 
-void Datapath::RemoveFlowLocked(cls::Megaflow* flow) {
-  dpcls_[DpIndexOfOfport(flow->in_port)]->Remove(flow);
+bool Datapath::RemoveFlowLocked(cls::Megaflow* flow, FlowDeleteReason reason) {
+  if (flow->dead.load(std::memory_order_relaxed)) return false;
+  const uint16_t dp = DpIndexOfOfport(flow->in_port);
+  if (dp == kMaxPorts) return false;
+  dpcls_[dp]->Remove(flow);
+  deleted_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
   removal_gen_.fetch_add(1, std::memory_order_release);
+  return true;
+}
+
+bool Datapath::ReplaceFlowLocked(cls::Megaflow* old, cls::Megaflow* fresh) {
+  if (old->dead.load(std::memory_order_relaxed)) return false;
+  const uint16_t dp = DpIndexOfOfport(old->in_port);
+  if (dp == kMaxPorts) return false;
+  // Readers that miss in between upcall; the handler's install then finds
+  // `fresh` (we hold the writer mutex) and collapses into it.
+  dpcls_[dp]->Remove(old);
+  removal_gen_.fetch_add(1, std::memory_order_release);
+  if (cls::Megaflow* got = dpcls_[dp]->Insert(fresh); got != fresh) cls::Megaflow::Destroy(fresh);
+  return true;
+}
+
+void Datapath::DumpFlows(std::vector<cls::Megaflow*>* out) {
+  for (auto& d : dpcls_) {
+    if (!d) continue;
+    std::lock_guard lk(writer_mu_);
+    d->ForEach([&](cls::Megaflow* f) { out->push_back(f); });
+  }
 }
 
 size_t Datapath::FlushFlows() {
@@ -162,6 +188,7 @@ size_t Datapath::FlushFlows() {
     for (auto* f : flows) d->Remove(f);
     n += flows.size();
   }
+  deleted_[static_cast<size_t>(FlowDeleteReason::kFlush)].fetch_add(n, std::memory_order_relaxed);
   removal_gen_.fetch_add(1, std::memory_order_release);
   return n;
 }

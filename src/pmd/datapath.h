@@ -11,9 +11,15 @@
 // switch, flow tables included, is ready. Shutdown: Halt() stops and joins
 // the PMDs (freeing whatever sits on the rings); ports are closed after.
 //
-// Writers of dpcls (handlers installing, control flushing) hold
-// writer_mutex(); after removing megaflows they bump the removal generation,
-// which makes every PMD sweep its EMC before its next quiescent state.
+// Writers of dpcls (handlers installing, revalidators deleting and replacing,
+// control flushing) hold writer_mutex(); after removing megaflows they bump
+// the removal generation, which makes every PMD sweep its EMC before its next
+// quiescent state.
+//
+// RCU readers: the PMDs (thread ids 0..n_pmds-1) and `extra_rcu_readers`
+// more (ids from n_pmds up: the revalidators, which hold megaflow pointers
+// from a dump while they work on them). A reader that is offline does not
+// hold up reclamation.
 
 #include <atomic>
 #include <cstdint>
@@ -45,6 +51,16 @@ struct DatapathConfig {
   uint32_t emc_entries = 8192;
   uint32_t emc_insert_inv_prob = 100;
   uint32_t upcall_ring_size = 4096;  // per handler, and per PMD completion ring
+  unsigned extra_rcu_readers = 0;    // RCU reader slots besides the PMDs (revalidators)
+};
+
+// Why a megaflow was deleted (counted per reason).
+enum class FlowDeleteReason : uint8_t {
+  kIdle,        // unused for longer than max-idle
+  kFlowLimit,   // evicted to get under the flow limit
+  kRevalidate,  // re-translation needs other bits (mask) than the megaflow has
+  kFlush,       // flush-megaflows (or shutdown)
+  kCount
 };
 
 // An rx queue as a PMD polls it.
@@ -61,8 +77,9 @@ class Datapath final {
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
 
-  // Before Launch: registers a port under `dp_index` (< kMaxPorts).
-  void AddPort(uint16_t dp_index, netdev::Port* port);
+  // Before Launch: registers a port under `dp_index` (< kMaxPorts) with its
+  // OpenFlow number. `port` may be null only in tests that never Launch.
+  void AddPort(uint16_t dp_index, uint32_t ofport, netdev::Port* port);
   // Creates rings and PMD threads (rx queues round-robin over PMDs); the PMDs
   // wait for Go(). Throws std::runtime_error on failure.
   void Launch();
@@ -78,12 +95,29 @@ class Datapath final {
   // The dpcls of a port (nullptr if unknown). Readers need no lock.
   cls::Dpcls* dpcls(uint16_t dp_index) const noexcept;
   uint16_t DpIndexOfOfport(uint32_t ofport) const noexcept;  // kMaxPorts if unknown
-  // Writer (mutex held): unlinks megaflows and makes PMDs sweep their EMCs.
-  void RemoveFlowLocked(cls::Megaflow* flow);
+  // Writer (mutex held): unlinks a megaflow and makes PMDs sweep their EMCs.
+  // A flow already dead (removed by someone else) is left alone: returns false.
+  bool RemoveFlowLocked(cls::Megaflow* flow, FlowDeleteReason reason);
+  // Writer (mutex held): puts `fresh` (same in_port, mask and key as `old`,
+  // other actions) in place of `old`. Returns false, and leaves `fresh` to
+  // the caller, if `old` is already dead. If an equal live megaflow appeared
+  // meanwhile, `fresh` is destroyed and that one stays.
+  bool ReplaceFlowLocked(cls::Megaflow* old, cls::Megaflow* fresh);
   // Writer (takes the mutex): removes every megaflow. Returns how many.
   size_t FlushFlows();
+  // Every live megaflow (takes the mutex one dpcls at a time). The pointers
+  // stay valid only while the caller is an online RCU reader.
+  void DumpFlows(std::vector<cls::Megaflow*>* out);
   size_t FlowCount() const noexcept;
   size_t MaskCount();  // takes the writer mutex
+  uint64_t Deleted(FlowDeleteReason reason) const noexcept {
+    return deleted_[static_cast<size_t>(reason)].load(std::memory_order_relaxed);
+  }
+  rte_rcu_qsbr* qsbr() const noexcept { return qsbr_; }
+  // RCU thread id of extra reader i (< extra_rcu_readers).
+  unsigned ExtraReaderId(unsigned i) const noexcept {
+    return static_cast<unsigned>(cfg_.pmd_lcores.size()) + i;
+  }
   cls::RcuReclaimer& reclaimer() noexcept { return *reclaimer_; }
   rte_mempool* pool() const noexcept { return pool_; }
 
@@ -115,6 +149,7 @@ class Datapath final {
   rte_rcu_qsbr* qsbr_ = nullptr;               // PMDs are its readers (thread id = PMD index)
   std::unique_ptr<cls::RcuReclaimer> reclaimer_;
   netdev::Port* ports_[kMaxPorts] = {};        // set before Launch, read-only after
+  uint32_t ofports_[kMaxPorts] = {};           // OpenFlow number per dp index (0 = none)
   std::unique_ptr<cls::Dpcls> dpcls_[kMaxPorts];  // one per port, created by AddPort
   std::vector<std::unique_ptr<PmdThread>> pmds_;
   std::vector<rte_ring*> upcall_rings_;        // one per handler: PMDs produce, handler consumes
@@ -122,6 +157,7 @@ class Datapath final {
   std::vector<PmdStatsSnapshot> baseline_;     // for ClearPmdStats (control thread only)
   std::mutex writer_mu_;                       // serialises dpcls writers
   std::atomic<uint64_t> removal_gen_{0};       // see removal_generation()
+  std::atomic<uint64_t> deleted_[static_cast<size_t>(FlowDeleteReason::kCount)] = {};
   bool launched_ = false;
 };
 

@@ -21,10 +21,11 @@ namespace pkt = dpswitch::pkt;
 bool SameSpec(const FlowSpec& a, const FlowSpec& b) {
   return a.table == b.table && a.priority == b.priority && a.cookie == b.cookie &&
          a.idle_timeout == b.idle_timeout && a.hard_timeout == b.hard_timeout &&
-         a.match == b.match && a.instructions == b.instructions;
+         a.flags == b.flags && a.match == b.match && a.instructions == b.instructions;
 }
 
-// Parses, formats, parses again: same spec, and formatting is stable.
+// Parses, formats, parses again: same spec, and formatting is stable. The
+// dump-flows line with statistics reads back to the same spec too.
 std::string RoundTrip(const std::string& text) {
   CAPTURE(text);
   const FlowSpec a = ParseFlow(text);
@@ -33,6 +34,9 @@ std::string RoundTrip(const std::string& text) {
   const FlowSpec b = ParseFlow(s);
   REQUIRE(SameSpec(a, b));
   REQUIRE(FormatFlow(b) == s);
+  const std::string with_stats = FormatFlow(a, FlowStatsText{12.345, 3, 180, 2.5});
+  CAPTURE(with_stats);
+  REQUIRE(SameSpec(a, ParseFlow(with_stats)));
   return s;
 }
 
@@ -287,6 +291,9 @@ TEST_CASE("flow syntax: random matches round-trip", "[flow_syntax]") {
       if (!text.empty()) text += ',';
       text += std::string(f.name) + "=" + FormatFieldValue(f, v, m);
     }
+    for (const char* flag :
+         {"send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts", "no_byte_counts"})
+      if (rng() % 4 == 0) text += text.empty() ? flag : std::string(",") + flag;
     text += text.empty() ? "actions=drop" : ",actions=drop";
     RoundTrip(text);
   }
@@ -377,4 +384,79 @@ TEST_CASE("flow syntax: del-flows selectors", "[flow_syntax]") {
   REQUIRE_THROWS_WITH(ParseFlowSelector("idle_timeout=5"),
                       Catch::Matchers::Contains("idle_timeout=5"));
   REQUIRE_THROWS_WITH(ParseFlowSelector("tp_dst=80"), Catch::Matchers::Contains("prerequisite"));
+
+  // Flags say how to add a flow: not a selector.
+  for (const char* flag :
+       {"send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts", "no_byte_counts"}) {
+    CAPTURE(flag);
+    REQUIRE_THROWS_WITH(ParseFlowSelector(std::string("ip,") + flag),
+                        Catch::Matchers::Contains(flag) &&
+                            Catch::Matchers::Contains("only allowed when adding flows"));
+  }
+  // dump-flows statistics are ignored, as ovs-ofctl does.
+  const FlowSelector st = ParseFlowSelector("duration=1.5s,n_packets=3,tcp");
+  REQUIRE(FormatMatch(st.match) == "tcp");
+}
+
+TEST_CASE("flow syntax: flags", "[flow_syntax]") {
+  REQUIRE(ParseFlow("actions=drop").flags == 0);
+  REQUIRE(ParseFlow("send_flow_rem,actions=drop").flags == kFlowSendFlowRem);
+  REQUIRE(ParseFlow("check_overlap actions=drop").flags == kFlowCheckOverlap);
+  REQUIRE(ParseFlow("reset_counts,actions=drop").flags == kFlowResetCounts);
+  REQUIRE(ParseFlow("no_packet_counts,actions=drop").flags == kFlowNoPacketCounts);
+  REQUIRE(ParseFlow("no_byte_counts,actions=drop").flags == kFlowNoByteCounts);
+  // Anywhere before actions=, repeats harmless.
+  const FlowSpec all = ParseFlow(
+      "no_byte_counts,ip,send_flow_rem,priority=9,check_overlap,no_packet_counts,reset_counts,"
+      "send_flow_rem,actions=drop");
+  REQUIRE(all.flags == (kFlowSendFlowRem | kFlowCheckOverlap | kFlowResetCounts |
+                        kFlowNoPacketCounts | kFlowNoByteCounts));
+
+  // ovs-ofctl's place and order: after the timeouts, before the priority,
+  // each followed by a blank.
+  REQUIRE(FormatFlow(all) ==
+          "cookie=0x0, table=0, send_flow_rem check_overlap reset_counts no_packet_counts "
+          "no_byte_counts priority=9, ip actions=drop");
+  REQUIRE(RoundTrip("hard_timeout=5,check_overlap,send_flow_rem,tcp,actions=drop") ==
+          "cookie=0x0, table=0, hard_timeout=5, send_flow_rem check_overlap priority=32768, tcp "
+          "actions=drop");
+  RoundTrip(FormatFlow(all));
+  // A flag is not a field: no value.
+  REQUIRE(ErrorOf("send_flow_rem=1,actions=drop").find("unknown field") != std::string::npos);
+}
+
+TEST_CASE("flow syntax: dump format with statistics", "[flow_syntax]") {
+  const FlowSpec f = ParseFlow(
+      "table=0,cookie=0x1f,idle_timeout=10,hard_timeout=30,send_flow_rem,priority=100,ip,"
+      "nw_dst=10.0.0.0/8,actions=output:1");
+  // OVS 3.1 ofputil_flow_stats_format's order; priority joins the match.
+  REQUIRE(FormatFlow(f, FlowStatsText{12.345, 3, 180, 2.9}) ==
+          "cookie=0x1f, duration=12.345s, table=0, n_packets=3, n_bytes=180, idle_timeout=10, "
+          "hard_timeout=30, send_flow_rem idle_age=2, priority=100,ip,nw_dst=10.0.0.0/8 "
+          "actions=output:1");
+  // No timeouts, no flags, match-all; a whole number of seconds has no
+  // decimals, sub-millisecond rounds, negative clamps to 0.
+  const FlowSpec d = ParseFlow("table=4,actions=drop");
+  REQUIRE(FormatFlow(d, FlowStatsText{5.0, 0, 0, 0.0}) ==
+          "cookie=0x0, duration=5s, table=4, n_packets=0, n_bytes=0, idle_age=0, "
+          "priority=32768 actions=drop");
+  REQUIRE(FormatFlow(d, FlowStatsText{0.0504, 1, 64, 0.999}).find("duration=0.050s, ") !=
+          std::string::npos);
+  REQUIRE(FormatFlow(d, FlowStatsText{-1.0, 1, 64, -3.0}) ==
+          "cookie=0x0, duration=0s, table=4, n_packets=1, n_bytes=64, idle_age=0, "
+          "priority=32768 actions=drop");
+  REQUIRE(FormatFlow(d, FlowStatsText{86400.001, 18446744073709551615ull, 1, 86400}) ==
+          "cookie=0x0, duration=86400.001s, table=4, n_packets=18446744073709551615, n_bytes=1, "
+          "idle_age=86400, priority=32768 actions=drop");
+
+  // The statistics are accepted and ignored when parsing (so a dump line can
+  // be fed back), in any form.
+  const FlowSpec back = ParseFlow(
+      "cookie=0x1f, duration=12.345s, table=0, n_packets=3, n_bytes=180, idle_timeout=10, "
+      "hard_timeout=30, send_flow_rem idle_age=2, hard_age=1, priority=100,ip,"
+      "nw_dst=10.0.0.0/8 actions=output:1");
+  REQUIRE(SameSpec(back, f));
+  REQUIRE(SameSpec(ParseFlow("n_packets=x,n_bytes=y,duration=z,actions=drop"),
+                   ParseFlow("actions=drop")));
+  REQUIRE(ErrorOf("n_packets=,actions=drop").find("missing value") != std::string::npos);
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Pipeline control side: add/replace, flow files, del-flows loose and strict,
-// dump-flows order and round trip, versioning, batches seen whole by
-// concurrent translations, classifier options and table info.
+// dump-flows order, statistics and round trip, versioning, batches seen whole
+// by concurrent translations, classifier options and table info, the rules a
+// translation reports, and check_overlap. (Timeouts and flow-removed events:
+// rule_expiry_test.cc.)
 #include "ofproto/pipeline.h"
 
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -25,6 +28,7 @@ using dpswitch::ofp::FlowError;
 using dpswitch::ofp::FlowSpec;
 using dpswitch::ofp::ParseFlow;
 using dpswitch::ofp::Pipeline;
+using dpswitch::ofp::RuleCountersRef;
 using dpswitch::ofp::XlateStats;
 
 // A temporary file removed at scope exit.
@@ -44,6 +48,30 @@ class TempFile {
  private:
   std::string path_;
 };
+
+// `s` without every "<key>...value, " (key includes the '=').
+std::string Without(std::string s, std::string_view key) {
+  for (size_t at; (at = s.find(key)) != std::string::npos;) s.erase(at, s.find(", ", at) + 2 - at);
+  return s;
+}
+
+// DumpFlows without the statistics that depend on the clock (duration,
+// idle_age); the counts stay.
+std::string Dump(const Pipeline& p, std::optional<uint8_t> table = std::nullopt) {
+  return Without(Without(p.DumpFlows(table), "duration="), "idle_age=");
+}
+
+// ovs-ofctl's duration: "5s" or "5.123s".
+bool IsDuration(std::string_view d) {
+  const auto digits = [](std::string_view s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (d.size() < 2 || d.back() != 's') return false;
+  d.remove_suffix(1);
+  const size_t dot = d.find('.');
+  if (dot == std::string_view::npos) return digits(d);
+  return digits(d.substr(0, dot)) && d.size() - dot - 1 == 3 && digits(d.substr(dot + 1));
+}
 
 size_t Lines(const std::string& s) {
   size_t n = 0;
@@ -76,6 +104,34 @@ std::vector<FlowSpec> Specs(std::initializer_list<const char*> flows) {
   return out;
 }
 
+pkt::FlowKey IpKey(uint32_t in_port) {
+  pkt::FlowKey k;
+  k.Clear();
+  k.in_port = in_port;
+  k.eth_type = 0x0800;
+  return k;
+}
+
+// The counters Translate reports for `k`.
+std::vector<RuleCountersRef> Matched(const Pipeline& p, const pkt::FlowKey& k) {
+  pkt::FlowMask wc;
+  std::vector<pkt::DpAction> acts;
+  std::vector<RuleCountersRef> rules;
+  p.Translate(k, &wc, &acts, &rules);
+  return rules;
+}
+
+// The message of the FlowError `fn` throws ("" if none).
+template <class Fn>
+std::string ErrorOf(Fn&& fn) {
+  try {
+    fn();
+  } catch (const FlowError& e) {
+    return e.what();
+  }
+  return {};
+}
+
 }  // namespace
 
 TEST_CASE("pipeline: add replaces identical match and priority", "[pipeline]") {
@@ -85,8 +141,9 @@ TEST_CASE("pipeline: add replaces identical match and priority", "[pipeline]") {
   REQUIRE(p.Version() > v0);
   p.AddFlow("priority=10,ip,nw_dst=10.1.2.3/8,actions=output:2");  // same match once masked
   REQUIRE(p.FlowCount() == 1);
-  REQUIRE(p.DumpFlows() ==
-          "cookie=0x0, table=0, priority=10, ip,nw_dst=10.0.0.0/8 actions=output:2\n");
+  REQUIRE(Dump(p) ==
+          "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=10,ip,nw_dst=10.0.0.0/8 "
+          "actions=output:2\n");
   p.AddFlow("priority=11,ip,nw_dst=10.0.0.0/8,actions=output:3");
   p.AddFlow("table=1,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:3");
   REQUIRE(p.FlowCount() == 3);
@@ -101,15 +158,17 @@ TEST_CASE("pipeline: dump order and round trip", "[pipeline]") {
   p.AddFlow("table=0,priority=300,tcp,tp_dst=80,actions=resubmit(,2)");
   p.AddFlow("table=0,priority=200,cookie=0x42,arp,actions=flood");
   const std::string dump = p.DumpFlows();
-  REQUIRE(dump ==
-          "cookie=0x0, table=0, priority=300, tcp,tp_dst=80 actions=resubmit(,2)\n"
-          "cookie=0x42, table=0, priority=200, arp actions=FLOOD\n"
-          "cookie=0x0, table=0, priority=1 actions=output:1\n"
-          "cookie=0x0, table=2, priority=5 actions=drop\n");
-  REQUIRE(p.DumpFlows(2) == "cookie=0x0, table=2, priority=5 actions=drop\n");
+  REQUIRE(Dump(p) ==
+          "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=300,tcp,tp_dst=80 "
+          "actions=resubmit(,2)\n"
+          "cookie=0x42, table=0, n_packets=0, n_bytes=0, priority=200,arp actions=FLOOD\n"
+          "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=1 actions=output:1\n"
+          "cookie=0x0, table=2, n_packets=0, n_bytes=0, priority=5 actions=drop\n");
+  REQUIRE(Dump(p, 2) == "cookie=0x0, table=2, n_packets=0, n_bytes=0, priority=5 actions=drop\n");
   REQUIRE(p.DumpFlows(7).empty());
 
-  // Every dumped line is a valid add-flow line giving the same dump.
+  // Every dumped line (statistics included) is a valid add-flow line giving
+  // the same dump.
   Pipeline q;
   size_t start = 0;
   while (start < dump.size()) {
@@ -117,7 +176,7 @@ TEST_CASE("pipeline: dump order and round trip", "[pipeline]") {
     q.AddFlow(std::string_view(dump).substr(start, nl - start));
     start = nl + 1;
   }
-  REQUIRE(q.DumpFlows() == dump);
+  REQUIRE(Dump(q) == Dump(p));
 }
 
 TEST_CASE("pipeline: flow files are all or nothing", "[pipeline]") {
@@ -188,9 +247,10 @@ TEST_CASE("pipeline: del-flows loose and strict", "[pipeline]") {
   REQUIRE(p.DelFlows("table=0,priority=20,tcp,tp_dst=80", true) == 1);
   REQUIRE(p.DelFlows("table=0,priority=1", true) == 1);
   REQUIRE(p.FlowCount() == 3);
-  REQUIRE(p.DumpFlows(0) ==
-          "cookie=0x0, table=0, priority=30, udp actions=output:3\n"
-          "cookie=0x7, table=0, priority=20, tcp,nw_src=10.0.0.0/8,tp_dst=80 actions=output:2\n");
+  REQUIRE(Dump(p, 0) ==
+          "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=30,udp actions=output:3\n"
+          "cookie=0x7, table=0, n_packets=0, n_bytes=0, priority=20,tcp,nw_src=10.0.0.0/8,"
+          "tp_dst=80 actions=output:2\n");
 
   const uint64_t v = p.Version();
   p.DelFlows("udp");
@@ -226,9 +286,9 @@ TEST_CASE("pipeline: replaced and deleted rules leave every view", "[pipeline]")
   REQUIRE(p.AddFlows(Specs({"priority=5,ip,actions=output:1", "priority=5,ip,actions=output:2",
                             "table=1,priority=5,ip,actions=output:3"})) == 3);
   REQUIRE(p.FlowCount() == 2);
-  REQUIRE(p.DumpFlows() ==
-          "cookie=0x0, table=0, priority=5, ip actions=output:2\n"
-          "cookie=0x0, table=1, priority=5, ip actions=output:3\n");
+  REQUIRE(Dump(p) ==
+          "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=5,ip actions=output:2\n"
+          "cookie=0x0, table=1, n_packets=0, n_bytes=0, priority=5,ip actions=output:3\n");
   // Replacing across batches, many times over (both copies must drop the
   // same rules each time, or the counts below would drift).
   for (int i = 0; i < 50; i++) {
@@ -236,7 +296,8 @@ TEST_CASE("pipeline: replaced and deleted rules leave every view", "[pipeline]")
     p.AddFlows(Specs({"table=1,priority=5,ip,actions=output:6", "table=2,actions=drop"}));
     REQUIRE(p.FlowCount() == 3);
   }
-  REQUIRE(p.DumpFlows(0) == "cookie=0x0, table=0, priority=5, ip actions=output:5\n");
+  REQUIRE(Dump(p, 0) ==
+          "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=5,ip actions=output:5\n");
   REQUIRE(p.DelFlows("table=1") == 1);
   REQUIRE(p.DelFlows("table=1") == 0);
   REQUIRE(p.FlowCount() == 2);
@@ -399,4 +460,146 @@ TEST_CASE("pipeline: classifier options per table and table info", "[pipeline]")
   REQUIRE(p.ClassifierOptions(7) == off);
   REQUIRE_FALSE(p.ClassifierOptions(9).partitioning);
   REQUIRE(p.ClassifierOptions(8) == defaults);
+}
+
+TEST_CASE("pipeline: translate reports the rules it went through", "[pipeline][counters]") {
+  Pipeline p;
+  p.SetPorts({{1, 11, true, "p1"}, {2, 12, true, "p2"}});
+  // 0 -> resubmit 1 twice -> goto 2 -> resubmit 1 again -> resubmit 3 (miss).
+  p.AddFlows(Specs({"priority=10,ip,actions=resubmit(,1),resubmit(,1),goto_table:2",
+                    "table=1,priority=5,ip,actions=output:2",
+                    "table=1,priority=1,actions=drop",  // never reached by ip
+                    "table=2,ip,actions=resubmit(,1),resubmit(,3)",
+                    "table=3,priority=1,arp,actions=drop"}));  // misses ip
+  const pkt::FlowKey k = IpKey(1);
+
+  // With and without collecting: the same translation.
+  pkt::FlowMask wc_plain, wc_rules;
+  std::vector<pkt::DpAction> acts_plain, acts_rules;
+  const XlateStats st_plain = p.Translate(k, &wc_plain, &acts_plain);
+  std::vector<RuleCountersRef> rules(5, std::make_shared<dpswitch::ofp::RuleCounters>(
+                                            std::chrono::steady_clock::now()));  // cleared
+  const XlateStats st_rules = p.Translate(k, &wc_rules, &acts_rules, &rules);
+  REQUIRE(wc_plain == wc_rules);
+  REQUIRE(acts_plain.size() == 3);
+  REQUIRE(acts_rules.size() == acts_plain.size());
+  REQUIRE(st_plain.tables_visited == 6);
+  REQUIRE(st_rules.tables_visited == 6);
+
+  // Three distinct rules (table 1's visited three times), each once.
+  REQUIRE(rules.size() == 3);
+  for (const RuleCountersRef& c : rules) c->Credit(1, 100, std::chrono::steady_clock::now());
+  REQUIRE(Dump(p) ==
+          "cookie=0x0, table=0, n_packets=1, n_bytes=100, priority=10,ip "
+          "actions=resubmit(,1),resubmit(,1),goto_table:2\n"
+          "cookie=0x0, table=1, n_packets=1, n_bytes=100, priority=5,ip actions=output:2\n"
+          "cookie=0x0, table=1, n_packets=0, n_bytes=0, priority=1 actions=drop\n"
+          "cookie=0x0, table=2, n_packets=1, n_bytes=100, priority=32768,ip "
+          "actions=resubmit(,1),resubmit(,3)\n"
+          "cookie=0x0, table=3, n_packets=0, n_bytes=0, priority=1,arp actions=drop\n");
+
+  // A table-0 miss reports nothing.
+  pkt::FlowKey arp = IpKey(1);
+  arp.eth_type = 0x0806;
+  REQUIRE(Matched(p, arp).empty());
+}
+
+TEST_CASE("pipeline: rule counters in dump-flows; a replace starts afresh",
+          "[pipeline][counters]") {
+  Pipeline p;
+  p.AddFlows(Specs({"priority=10,ip,actions=drop", "priority=5,actions=drop"}));
+  const std::vector<RuleCountersRef> ip = Matched(p, IpKey(1));
+  REQUIRE(ip.size() == 1);
+  ip[0]->Credit(3, 180, std::chrono::steady_clock::now());
+  ip[0]->Credit(2, 1000, std::chrono::steady_clock::now());
+  REQUIRE(Dump(p) ==
+          "cookie=0x0, table=0, n_packets=5, n_bytes=1180, priority=10,ip actions=drop\n"
+          "cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=5 actions=drop\n");
+  // The clock-dependent fields are there and in ovs-ofctl's format.
+  const std::string dump = p.DumpFlows(0);
+  const std::string line = dump.substr(0, dump.find('\n'));
+  CAPTURE(line);
+  const std::string_view head = "cookie=0x0, duration=";
+  const size_t comma = line.find(", ", head.size());
+  REQUIRE(line.substr(0, head.size()) == head);
+  REQUIRE(IsDuration(std::string_view(line).substr(head.size(), comma - head.size())));
+  REQUIRE(line.substr(comma) ==
+          ", table=0, n_packets=5, n_bytes=1180, idle_age=0, priority=10,ip actions=drop");
+  REQUIRE(IsDuration("5s"));
+  REQUIRE(IsDuration("0.050s"));
+  REQUIRE_FALSE(IsDuration("0.05s"));
+  REQUIRE_FALSE(IsDuration("5"));
+
+  // An add with the same match and priority is a new rule: zero counters.
+  p.AddFlow("priority=10,ip,actions=output:1");
+  REQUIRE(Dump(p, 0).find("n_packets=0, n_bytes=0, priority=10,ip actions=output:1\n") !=
+          std::string::npos);
+  const std::vector<RuleCountersRef> now_ip = Matched(p, IpKey(1));
+  REQUIRE(now_ip.size() == 1);
+  REQUIRE(now_ip[0] != ip[0]);
+  // The old counters outlive their rule (a ukey may still credit them).
+  ip[0]->Credit(1, 1, std::chrono::steady_clock::now());
+  REQUIRE(ip[0]->packets.load() == 6);
+  REQUIRE(Dump(p, 0).find("n_packets=6") == std::string::npos);
+  REQUIRE(p.DelFlows("") == 2);
+  ip[0]->Credit(1, 1, std::chrono::steady_clock::now());
+  now_ip[0]->Credit(1, 1, std::chrono::steady_clock::now());
+  REQUIRE(now_ip[0]->packets.load() == 1);
+}
+
+TEST_CASE("pipeline: check_overlap", "[pipeline][overlap]") {
+  Pipeline p;
+  p.AddFlows(Specs({"priority=10,ip,nw_dst=10.0.0.0/8,actions=output:1",
+                    "table=1,priority=10,tcp,actions=drop"}));
+  const uint64_t v = p.Version();
+
+  // A packet to 10.x from 192.168.x matches both: refused, naming the flow.
+  const std::string msg = ErrorOf(
+      [&] { p.AddFlow("check_overlap,priority=10,ip,nw_src=192.168.0.0/16,actions=drop"); });
+  CAPTURE(msg);
+  REQUIRE(msg.find("check_overlap priority=10, ip,nw_src=192.168.0.0/16") != std::string::npos);
+  REQUIRE(msg.find("overlaps") != std::string::npos);
+  // Wider and narrower matches overlap too; so does the identical match
+  // (OpenFlow 1.3, 6.4), so check_overlap does not replace.
+  REQUIRE_THROWS_WITH(p.AddFlow("check_overlap,priority=10,actions=drop"),
+                      Catch::Matchers::Contains("overlaps"));
+  REQUIRE_THROWS_WITH(p.AddFlow("check_overlap,priority=10,tcp,nw_dst=10.1.2.3,actions=drop"),
+                      Catch::Matchers::Contains("overlaps"));
+  REQUIRE_THROWS_WITH(p.AddFlow("check_overlap,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:9"),
+                      Catch::Matchers::Contains("overlaps"));
+  REQUIRE(p.Version() == v);
+  REQUIRE(p.FlowCount() == 2);
+  REQUIRE(Dump(p, 0).find("actions=output:1") != std::string::npos);
+
+  // No packet matches both: a bit both care about differs.
+  p.AddFlow("check_overlap,priority=10,ip,nw_dst=11.0.0.0/8,actions=drop");
+  p.AddFlow("check_overlap,priority=10,arp,actions=drop");
+  p.AddFlow("check_overlap,priority=10,ipv6,actions=drop");
+  // Overlapping but another priority, or another table: fine.
+  p.AddFlow("check_overlap,priority=11,ip,nw_dst=10.0.0.0/8,actions=drop");
+  p.AddFlow("check_overlap,table=2,priority=10,ip,actions=drop");
+  REQUIRE(p.FlowCount() == 7);
+  // Without the flag an overlapping add is fine, and an identical one replaces.
+  p.AddFlow("priority=10,ip,nw_src=192.168.0.0/16,actions=drop");
+  p.AddFlow("priority=10,ip,nw_dst=10.0.0.0/8,actions=output:2");
+  REQUIRE(p.FlowCount() == 8);
+
+  // A batch is all or nothing: an overlap with the table or with a flow
+  // earlier in the batch refuses every flow of it.
+  const uint64_t v2 = p.Version();
+  REQUIRE_THROWS_WITH(p.AddFlows(Specs({"priority=50,actions=drop",
+                                        "table=1,check_overlap,priority=10,ip,actions=drop"})),
+                      Catch::Matchers::Contains("overlaps"));
+  REQUIRE_THROWS_WITH(
+      p.AddFlows(Specs({"priority=50,actions=drop", "priority=20,tcp,actions=drop",
+                        "check_overlap,priority=20,ip,nw_dst=1.2.3.4,actions=drop"})),
+      Catch::Matchers::Contains("earlier in the batch"));
+  REQUIRE(p.Version() == v2);
+  REQUIRE(p.FlowCount() == 8);
+  REQUIRE(Dump(p).find("priority=50") == std::string::npos);
+  // The flag checks its own flow against what is there before it: a later
+  // overlapping flow without the flag is not refused.
+  REQUIRE(p.AddFlows(Specs(
+              {"check_overlap,priority=30,tcp,actions=drop", "priority=30,ip,actions=drop"})) == 2);
+  REQUIRE(p.FlowCount() == 10);
 }
