@@ -106,7 +106,7 @@ void Handlers::Run(unsigned index) {
           break;
       }
       meta->flow = r.flow;
-      if (rte_ring_mp_enqueue(dp_->completion_ring(meta->pmd), m) != 0) {
+      if (rte_ring_sp_enqueue(dp_->completion_ring(meta->pmd, index), m) != 0) {
         r.flow->upcall_refs.fetch_sub(1, std::memory_order_release);
         rte_pktmbuf_free(m);
         stats_.completion_full.fetch_add(1, std::memory_order_relaxed);

@@ -98,8 +98,10 @@ void Datapath::Launch() {
     upcall_rings_.push_back(
         MakeRing("dps_upcall_" + std::to_string(h), cfg_.upcall_ring_size, RING_F_SC_DEQ));
   for (uint16_t p = 0; p < n_pmds; p++) {
-    completion_rings_.push_back(
-        MakeRing("dps_compl_" + std::to_string(p), cfg_.upcall_ring_size, RING_F_SC_DEQ));
+    for (unsigned h = 0; h < cfg_.n_handlers; h++)
+      completion_rings_.push_back(MakeRing(
+          "dps_compl_" + std::to_string(p) + "_" + std::to_string(h), cfg_.upcall_ring_size,
+          RING_F_SP_ENQ | RING_F_SC_DEQ));
     pmds_.push_back(std::make_unique<PmdThread>(this, p, cfg_.pmd_lcores[p], qsbr_,
                                                 cfg_.emc_entries, cfg_.emc_insert_inv_prob));
   }

@@ -122,7 +122,14 @@ class Datapath final {
   rte_mempool* pool() const noexcept { return pool_; }
 
   rte_ring* upcall_ring(unsigned handler) const noexcept { return upcall_rings_[handler]; }
-  rte_ring* completion_ring(unsigned pmd) const noexcept { return completion_rings_[pmd]; }
+  // Completion ring from `handler` to `pmd`: single producer, single
+  // consumer. One per pair, because handlers are ordinary threads that share
+  // cores: a producer preempted between reserving and publishing a slot of a
+  // multi-producer ring would make the other handlers spin until it runs
+  // again (seen as a near stall with two handlers on one core).
+  rte_ring* completion_ring(unsigned pmd, unsigned handler) const noexcept {
+    return completion_rings_[pmd * cfg_.n_handlers + handler];
+  }
   unsigned n_handlers() const noexcept { return cfg_.n_handlers; }
   size_t n_pmds() const noexcept { return pmds_.size(); }
 
@@ -153,7 +160,7 @@ class Datapath final {
   std::unique_ptr<cls::Dpcls> dpcls_[kMaxPorts];  // one per port, created by AddPort
   std::vector<std::unique_ptr<PmdThread>> pmds_;
   std::vector<rte_ring*> upcall_rings_;        // one per handler: PMDs produce, handler consumes
-  std::vector<rte_ring*> completion_rings_;    // one per PMD: handlers produce, PMD consumes
+  std::vector<rte_ring*> completion_rings_;    // per (PMD, handler), see completion_ring()
   std::vector<PmdStatsSnapshot> baseline_;     // for ClearPmdStats (control thread only)
   std::mutex writer_mu_;                       // serialises dpcls writers
   std::atomic<uint64_t> removal_gen_{0};       // see removal_generation()

@@ -62,8 +62,10 @@ void PmdThread::Run() noexcept {
     // Returned upcalls first: packets of a new flow that were sent up go out
     // before later packets of that flow that now hit the installed megaflow
     // (narrows, but cannot close, the reordering window on flow setup).
-    if (!rte_ring_empty(dp_->completion_ring(index_))) {
-      ProcessCompletions();
+    for (unsigned h = 0; h < dp_->n_handlers(); h++) {
+      rte_ring* ring = dp_->completion_ring(index_, h);
+      if (rte_ring_empty(ring)) continue;
+      ProcessCompletions(ring);
       work = 1;
     }
     for (const PmdRxq& q : rxqs_) {
@@ -173,11 +175,10 @@ void PmdThread::Upcall(const PmdRxq& q, rte_mbuf* m, uint32_t hash) noexcept {
   Bump(stats_.upcalls);
 }
 
-void PmdThread::ProcessCompletions() noexcept {
+void PmdThread::ProcessCompletions(rte_ring* ring) noexcept {
   rte_mbuf* pkts[kMaxBurst];
   const unsigned n =
-      rte_ring_sc_dequeue_burst(dp_->completion_ring(index_), reinterpret_cast<void**>(pkts),
-                                kMaxBurst, nullptr);
+      rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
   const uint64_t now = rte_rdtsc();
   for (unsigned i = 0; i < n; i++) {
     rte_mbuf* m = pkts[i];

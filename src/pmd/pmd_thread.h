@@ -22,6 +22,7 @@
 #include "pmd/tx_batch.h"
 
 struct rte_rcu_qsbr;
+struct rte_ring;
 
 namespace dpswitch::pmd {
 
@@ -54,7 +55,7 @@ class PmdThread final {
   static int Main(void* self);
   void Run() noexcept;
   void ProcessBurst(const PmdRxq& q, rte_mbuf** pkts, uint32_t n) noexcept;
-  void ProcessCompletions() noexcept;
+  void ProcessCompletions(rte_ring* ring) noexcept;  // one handler's completion ring
   void Upcall(const PmdRxq& q, rte_mbuf* m, uint32_t hash) noexcept;
 
   PmdStats stats_;                // written by this PMD only

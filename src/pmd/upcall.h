@@ -8,7 +8,7 @@
 //
 //   PMD  --upcall ring of handler (hash % n)-->  handler
 //   handler translates, installs the megaflow, sets meta.flow, upcall_refs++
-//   handler --completion ring of meta.pmd-->  PMD executes flow->actions,
+//   handler --its completion ring to meta.pmd-->  PMD executes flow->actions,
 //   upcall_refs--
 //
 // The PMD, not the handler, transmits: tx queues stay owned by PMDs.

@@ -24,6 +24,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from harness import csum, ipn, write_pcap  # noqa: E402
 
 RULES = [
     "table=0,priority=300,arp,actions=NORMAL",
@@ -47,19 +48,6 @@ PASSES = [
 
 SRC_MAC = b"\x02\x00\x00\x00\x00\x01"
 DST_MAC = b"\x02\x00\x00\x00\x00\x02"
-
-
-def ipn(s):
-    return struct.unpack("!I", bytes(int(x) for x in s.split(".")))[0]
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def ip_frame(proto, src, dst, sport, dport):
@@ -93,14 +81,6 @@ def mix():
     frames += [ip_frame(T, "10.0.0.9", "9.1.1.1", 40000, p) for p in range(1, 1025)]
     frames += [ip_frame(T, "10.0.0.9", "9.1.1.%d" % h, 10, 10) for h in range(1, 255)]
     return frames
-
-
-def write_pcap(path, frames):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for fr in frames:
-            f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)))
-            f.write(fr)
 
 
 def run_pass(options, frames):
