@@ -65,7 +65,12 @@ constexpr unsigned kMaxTable = 254;  // OpenFlow tables 0..254 (255 is OFPTT_ALL
 // Stands in for an empty command-line value while Boost parses ("--log.file ''"
 // means "log to stderr"); a control character no real value contains.
 constexpr const char* kEmptyValue = "\x1f";
-constexpr std::array<std::string_view, 1> kPortTypes = {"dpdk"};
+constexpr std::array<std::string_view, 3> kPortTypes = {kPortTypeDpdk, kPortTypeVhostServer,
+                                                         kPortTypeVhostClient};
+constexpr uint64_t kMaxVhostQueues = 32;
+constexpr uint64_t kMinMtu = 68, kMaxMtu = 9710;  // RFC 791 minimum; vhost's jumbo maximum
+
+bool IsVhost(const PortConfig& p) { return p.type != kPortTypeDpdk; }
 constexpr std::array<std::string_view, 6> kSections = {"dpdk",    "datapath", "openflow",
                                                        "control", "log",      "classifier"};
 
@@ -247,7 +252,8 @@ const GlobalKey kGlobalKeys[] = {
      [](const Config& c) { return std::to_string(c.mbufs); }},
     {"datapath.mbuf-size", "BYTES",
      "packet buffer data room incl. 128 B headroom "
-     "(0: DPDK default 2176; 256 suits 64 B benchmarks)",
+     "(0: sized per NUMA socket for the largest port MTU there, 2176 for MTU 1500; "
+     "256 suits 64 B benchmarks; smaller than a frame means chained buffers)",
      [](Config& c, const std::string& v) {
        const auto size = ParseU64(v);
        if (!size || (*size != 0 && (*size < 256 || *size > 65535))) {
@@ -287,20 +293,44 @@ struct PortKey {
 };
 
 const PortKey kPortKeys[] = {
-    {"type", "TYPE", "port type: dpdk (any DPDK device)",
+    {"type", "TYPE",
+     "port type: dpdk (any DPDK device, by devargs), dpdkvhostuser (vhost-user server: "
+     "dpswitch creates socket) or dpdkvhostuserclient (QEMU creates socket; dpswitch connects "
+     "and reconnects)",
      [](PortConfig& p, const std::string& v) {
        if (std::find(kPortTypes.begin(), kPortTypes.end(), v) == kPortTypes.end()) {
-         throw BadValue{"unknown port type (supported: dpdk)"};
+         throw BadValue{"unknown port type (supported: dpdk, dpdkvhostuser, dpdkvhostuserclient)"};
        }
        p.type = v;
      },
      [](const PortConfig& p) { return p.type; }},
-    {"devargs", "ARGS", "device: a vdev string (net_pcap0,rx_pcap=in.pcap) or a PCI address",
+    {"devargs", "ARGS",
+     "dpdk ports: a vdev string (net_pcap0,rx_pcap=in.pcap) or a PCI address",
      [](PortConfig& p, const std::string& v) {
        if (v.empty()) throw BadValue{"devargs must not be empty"};
        p.devargs = v;
      },
      [](const PortConfig& p) { return p.devargs; }},
+    {"socket", "PATH", "vhost-user ports: the unix socket path",
+     [](PortConfig& p, const std::string& v) {
+       if (v.empty()) throw BadValue{"socket must not be empty"};
+       p.socket = v;
+     },
+     [](const PortConfig& p) { return p.socket; }},
+    {"queues", "N", "vhost-user ports: queue pairs, each an rx queue on a PMD (1-32)",
+     [](PortConfig& p, const std::string& v) {
+       p.queues = static_cast<uint16_t>(ParseRange(v, 1, kMaxVhostQueues));
+     },
+     [](const PortConfig& p) { return std::to_string(p.queues); }},
+    {"mtu", "BYTES", "MTU set on the device (68-9710; 0: the device's default)",
+     [](PortConfig& p, const std::string& v) {
+       const auto mtu = ParseU64(v);
+       if (!mtu || (*mtu != 0 && (*mtu < kMinMtu || *mtu > kMaxMtu))) {
+         throw BadValue{"expected 0 (device default) or an MTU between 68 and 9710"};
+       }
+       p.mtu = static_cast<uint16_t>(*mtu);
+     },
+     [](const PortConfig& p) { return std::to_string(p.mtu); }},
     {"ofport", "N", "OpenFlow port number, unique (1-65279), required",
      [](PortConfig& p, const std::string& v) {
        p.ofport = static_cast<uint32_t>(ParseRange(v, 1, kMaxOfport));
@@ -422,6 +452,9 @@ struct PortBuild {
   std::string where;  // where the port was first mentioned
   bool has_devargs = false;
   bool has_ofport = false;
+  bool has_socket = false;
+  bool has_queues = false;
+  bool has_rxq = false;
 };
 
 class PortSet {
@@ -737,6 +770,9 @@ void Apply(Config& config, PortSet& ports, TableSet& tables, const Setting& s) {
     }
     if (key == "devargs") build.has_devargs = true;
     if (key == "ofport") build.has_ofport = true;
+    if (key == "socket") build.has_socket = true;
+    if (key == "queues") build.has_queues = true;
+    if (key == "rxq") build.has_rxq = true;
     return;
   }
   const GlobalKey* gk = FindGlobal(s.key);
@@ -754,10 +790,32 @@ void FinishPorts(Config& config, PortSet& ports) {
   std::map<uint32_t, std::string> by_ofport;
   for (auto& b : ports.all()) {
     const std::string& name = b.port.name;
-    if (!b.has_devargs) {
-      throw ConfigError("port '" + name + "' (" + b.where +
-                        ") has no devargs: set devargs in [port." + name + "] or --port." + name +
-                        ".devargs");
+    const std::string at = "port '" + name + "' (" + b.where + ")";
+    if (IsVhost(b.port)) {
+      if (!b.has_socket) {
+        throw ConfigError(at + " of type " + b.port.type + " has no socket: set socket in [port." +
+                          name + "] or --port." + name + ".socket");
+      }
+      if (b.has_devargs) {
+        throw ConfigError(at + " of type " + b.port.type +
+                          " takes socket and queues, not devargs (devargs are for type dpdk)");
+      }
+      if (b.has_rxq) {
+        throw ConfigError(at + " of type " + b.port.type +
+                          ": set queues, not rxq (each queue pair is one rx queue)");
+      }
+      b.port.rxq = b.port.queues;
+    } else {
+      if (b.has_socket || b.has_queues) {
+        throw ConfigError(at + ": socket and queues are for vhost-user ports (type " +
+                          kPortTypeVhostServer + " or " + kPortTypeVhostClient +
+                          "); a dpdk port takes devargs and rxq");
+      }
+      if (!b.has_devargs) {
+        throw ConfigError("port '" + name + "' (" + b.where +
+                          ") has no devargs: set devargs in [port." + name + "] or --port." +
+                          name + ".devargs");
+      }
     }
     if (!b.has_ofport) {
       throw ConfigError("port '" + name + "' (" + b.where +
@@ -831,7 +889,17 @@ std::string FormatConfig(const Config& config) {
   }
   for (const auto& p : config.ports) {
     out << "\n[port." << p.name << "]\n";
-    for (const auto& k : kPortKeys) out << k.key << " = " << k.show(p) << "\n";
+    for (const auto& k : kPortKeys) {
+      // Keys that do not apply to this type (devargs of a vhost port, socket
+      // and queues of a dpdk port, rxq derived from queues) are left out, so
+      // the text reads back.
+      const std::string_view key = k.key;
+      const bool vhost = IsVhost(p);
+      if ((vhost && (key == "devargs" || key == "rxq")) ||
+          (!vhost && (key == "socket" || key == "queues")))
+        continue;
+      out << k.key << " = " << k.show(p) << "\n";
+    }
   }
   return out.str();
 }

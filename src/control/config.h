@@ -27,12 +27,21 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Port types ([port.NAME] type), as OVS names them.
+inline constexpr const char* kPortTypeDpdk = "dpdk";  // any DPDK ethdev: devargs
+inline constexpr const char* kPortTypeVhostServer = "dpdkvhostuser";  // we create `socket`
+inline constexpr const char* kPortTypeVhostClient =
+    "dpdkvhostuserclient";  // QEMU creates `socket`; we connect and reconnect
+
 struct PortConfig {
   std::string name;           // NAME of [port.NAME]
-  std::string type = "dpdk";  // only "dpdk" (any DPDK ethdev) so far
-  std::string devargs;        // vdev string ("net_pcap0,rx_pcap=...") or PCI address
+  std::string type = "dpdk";  // kPortType*
+  std::string devargs;        // dpdk: vdev string ("net_pcap0,rx_pcap=...") or PCI address
+  std::string socket;         // vhost types: the vhost-user unix socket path
   uint32_t ofport = 0;        // OpenFlow port number, unique, 1..0xfeff
-  uint16_t rxq = 1;           // rx queues
+  uint16_t rxq = 1;           // rx queues (vhost types: = queues)
+  uint16_t queues = 1;        // vhost types: queue pairs (1..kMaxVhostQueues)
+  uint16_t mtu = 0;           // 0: the device's default; else set on the device (jumbo: 9000)
   uint16_t rxd = 1024;        // rx ring size
   uint16_t txd = 1024;        // tx ring size
 

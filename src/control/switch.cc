@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "control/switch.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <stdexcept>
 
 #include <rte_eal.h>
@@ -90,22 +92,44 @@ void Switch::Start() {
 
   // --- packet buffers and ports ------------------------------------------------
   std::vector<netdev::PortSpec> specs;
-  for (const auto& p : cfg_.ports)
-    specs.push_back(netdev::PortSpec{p.name, p.devargs, p.ofport, p.rxq, p.rxd, p.txd});
+  for (const auto& p : cfg_.ports) {
+    const netdev::PortType type = p.type == kPortTypeVhostServer   ? netdev::PortType::kVhostServer
+                                  : p.type == kPortTypeVhostClient ? netdev::PortType::kVhostClient
+                                                                   : netdev::PortType::kDpdk;
+    specs.push_back(
+        netdev::PortSpec{p.name, type, p.devargs, p.socket, p.ofport, p.rxq, p.mtu, p.rxd, p.txd});
+  }
   const auto n_pmds = static_cast<uint32_t>(cfg_.pmd_cores.size());
   const uint32_t ring_slots = (cfg_.handler_threads + n_pmds) * cfg_.upcall_ring_size;
-  const uint32_t n_mbufs =
-      cfg_.mbufs ? cfg_.mbufs : netdev::MbufsNeeded(specs, n_pmds, ring_slots);
-  pool_ = netdev::CreatePacketPool("dps_mbuf_s0", n_mbufs, static_cast<int>(rte_socket_id()),
-                                   cfg_.mbuf_size);
-  spdlog::info("mbuf pool: {} mbufs of {} bytes on socket {} ({} MiB)", n_mbufs,
-               pool_->elt_size, rte_socket_id(),
-               (uint64_t{n_mbufs} * pool_->elt_size) >> 20);
-  for (const auto& s : specs) {
-    ports_.push_back(std::make_unique<netdev::Port>(s));
-    ports_.back()->Configure(static_cast<uint16_t>(n_pmds), pool_);
-    spdlog::info("port {}: ofport {}, {} ({}), {} rxq, {} txq", s.name, s.ofport, s.devargs,
-                 ports_.back()->driver(), s.rxq, n_pmds);
+  // Ports are probed first: their NUMA sockets decide the pools (one per
+  // socket in use, see netdev/mempool.h); each port's rx queues then fill
+  // mbufs from its own socket's pool. The PMDs copy into the pool of the
+  // first PMD lcore's socket.
+  for (const auto& s : specs) ports_.push_back(std::make_unique<netdev::Port>(s));
+  std::vector<int> port_sockets;
+  for (const auto& p : ports_) port_sockets.push_back(p->SocketId());
+  const auto copy_socket = static_cast<int>(rte_lcore_to_socket_id(cfg_.pmd_cores.front()));
+  std::map<int, rte_mempool*> pool_of_socket;
+  for (const auto& plan : netdev::PlanPools(specs, port_sockets, copy_socket, n_pmds, ring_slots,
+                                            cfg_.mbufs, cfg_.mbuf_size)) {
+    rte_mempool* mp =
+        netdev::CreatePacketPool(plan.name, plan.n_mbufs, plan.socket, plan.data_room);
+    pools_.push_back(mp);
+    pool_of_socket[plan.socket] = mp;
+    spdlog::info("mbuf pool {}: {} mbufs of {} bytes (data room {}) on socket {} ({} MiB)",
+                 plan.name, plan.n_mbufs, netdev::MbufFootprint(mp), plan.data_room, plan.socket,
+                 (uint64_t{plan.n_mbufs} * netdev::MbufFootprint(mp)) >> 20);
+  }
+  pool_ = pool_of_socket.at(copy_socket);
+  for (size_t i = 0; i < ports_.size(); i++) {
+    const netdev::PortSpec& s = specs[i];
+    // One tx queue per PMD where the device has enough (vhost: `queues`);
+    // PMDs share the others under a lock (see pmd/tx_batch.h).
+    const auto n_txq = static_cast<uint16_t>(
+        std::min<uint32_t>(n_pmds, ports_[i]->MaxTxQueues()));
+    ports_[i]->Configure(n_txq, pool_of_socket.at(port_sockets[i]));
+    spdlog::info("port {}: ofport {}, {} ({}), {} rxq, {} txq, socket {}", s.name, s.ofport,
+                 ports_[i]->spec().devargs, ports_[i]->driver(), s.rxq, n_txq, port_sockets[i]);
   }
 
   // --- OpenFlow tables ---------------------------------------------------------
@@ -121,7 +145,8 @@ void Switch::Start() {
   }
   std::vector<ofp::PortInfo> infos;
   for (size_t i = 0; i < ports_.size(); i++)
-    infos.push_back(ofp::PortInfo{ports_[i]->spec().ofport, static_cast<uint16_t>(i), true,
+    infos.push_back(ofp::PortInfo{ports_[i]->spec().ofport, static_cast<uint16_t>(i),
+                                  !ports_[i]->IsVhost(),  // vhost: down until a guest attaches
                                   ports_[i]->spec().name});
   pipeline_->SetPorts(std::move(infos));
   if (!cfg_.flows_file.empty()) {
@@ -168,9 +193,34 @@ void Switch::Start() {
 }
 
 void Switch::MaintenanceLoop() {
+  // Link state as the pipeline has it (Start: DPDK ports up, vhost ports down).
+  std::vector<bool> up;
+  for (const auto& p : ports_) up.push_back(!p->IsVhost());
   unsigned tick = 0;
   while (!maintenance_stop_.load(std::memory_order_acquire)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Ports: link changes (vhost: a guest driver attached or went away) and
+    // the tx queues a vhost guest enabled. The PMDs are remapped to usable
+    // tx queues; FLOOD/ALL follow the link after a revalidation round.
+    bool links_changed = false;
+    for (size_t i = 0; i < ports_.size(); i++) {
+      netdev::PortState st;
+      if (!ports_[i]->PollState(&st)) continue;
+      datapath_->SetTxQueues(static_cast<uint16_t>(i), st.tx_enabled);
+      if (st.up != up[i]) {
+        up[i] = st.up;
+        links_changed = true;
+        spdlog::info("port status: {} link {}", ports_[i]->spec().name, st.up ? "up" : "down");
+      }
+    }
+    if (links_changed) {
+      std::vector<ofp::PortInfo> infos;
+      for (size_t i = 0; i < ports_.size(); i++)
+        infos.push_back(ofp::PortInfo{ports_[i]->spec().ofport, static_cast<uint16_t>(i), up[i],
+                                      ports_[i]->spec().name});
+      pipeline_->SetPorts(std::move(infos));
+      OnFlowTableChanged();
+    }
     datapath_->reclaimer().Poll();
     if (pipeline_->ExpireRules(std::chrono::steady_clock::now()) > 0) OnFlowTableChanged();
     if (++tick % 10 == 0) {  // once a second: most-hit subtables first
@@ -210,10 +260,9 @@ void Switch::Shutdown() noexcept {
   ports_.clear();
   socket_.reset();
   commands_.reset();
-  if (pool_) {
-    rte_mempool_free(pool_);
-    pool_ = nullptr;
-  }
+  for (rte_mempool* mp : pools_) rte_mempool_free(mp);  // pool_ is one of them
+  pools_.clear();
+  pool_ = nullptr;
   if (eal_up_) {
     rte_eal_cleanup();
     eal_up_ = false;

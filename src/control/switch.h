@@ -3,7 +3,7 @@
 
 // Switch: the whole daemon's life cycle, in the order DESIGN.md fixes.
 //
-// Start: EAL -> mbuf pool -> ports probed and configured -> classifier
+// Start: EAL -> ports probed -> mbuf pools (one per socket) -> ports configured -> classifier
 // options ([classifier], [table.N]) -> flow file loaded -> datapath (dpcls,
 // rings, PMDs launched but waiting) -> revalidators -> handlers -> ports
 // started -> PMDs told to poll -> control socket and console. Nothing is read
@@ -69,7 +69,8 @@ class Switch final {
   ofp::Pipeline& pipeline() { return *pipeline_; }
   ofp::Handlers& handlers() { return *handlers_; }
   ofp::Revalidators& revalidators() { return *revalidators_; }
-  rte_mempool* pool() { return pool_; }
+  rte_mempool* pool() { return pool_; }  // the PMDs' pool for copies
+  const std::vector<rte_mempool*>& pools() const { return pools_; }  // one per NUMA socket
   const std::vector<std::unique_ptr<netdev::Port>>& ports() const { return ports_; }
   const Config& config() const { return cfg_; }
 
@@ -85,7 +86,8 @@ class Switch final {
 
   Config cfg_;
   bool eal_up_ = false;
-  rte_mempool* pool_ = nullptr;
+  rte_mempool* pool_ = nullptr;          // the PMDs' copies: one of pools_
+  std::vector<rte_mempool*> pools_;      // mbuf pools, one per NUMA socket in use
   std::vector<std::unique_ptr<netdev::Port>> ports_;  // dp index = position
   std::unique_ptr<ofp::Pipeline> pipeline_;
   std::unique_ptr<pmd::Datapath> datapath_;

@@ -192,12 +192,16 @@ void RegisterSwitchCommands(Switch& sw, CommandRegistry& r) {
                return {true, std::to_string(sw.datapath().FlushFlows()) + " megaflow(s) deleted\n"};
              });
   r.Register("show mempool", "show mempool",
-             "packet buffer pool: size, in use (caches included), available",
+             "packet buffer pools (one per NUMA socket): size, in use (caches included), "
+             "available",
              [&sw](const std::vector<std::string>&) -> CommandResult {
-               rte_mempool* mp = sw.pool();
-               const unsigned avail = rte_mempool_avail_count(mp);
-               return {true, Fmt("mbuf pool %s: %u mbufs, %u in use, %u available\n", mp->name,
-                                 mp->size, mp->size - avail, avail)};
+               std::string out;
+               for (rte_mempool* mp : sw.pools()) {
+                 const unsigned avail = rte_mempool_avail_count(mp);
+                 out += Fmt("mbuf pool %s: %u mbufs, %u in use, %u available\n", mp->name,
+                            mp->size, mp->size - avail, avail);
+               }
+               return {true, out};
              });
   RegisterTableCommands(sw, r);
   RegisterMegaflowCommands(sw, r);

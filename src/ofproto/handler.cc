@@ -13,7 +13,7 @@
 #include "classifier/megaflow.h"
 #include "ofproto/flow_setup.h"
 #include "ofproto/pipeline.h"
-#include "packet/parser.h"
+#include "packet/mbuf_parse.h"
 #include "pmd/datapath.h"
 #include "pmd/upcall.h"
 
@@ -88,8 +88,7 @@ void Handlers::Run(unsigned index) {
       pmd::UpcallMeta* meta = pmd::GetUpcallMeta(m);
       pkt::FlowKey key;
       pkt::PacketLayout layout;
-      pkt::ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, meta->ofport, &key,
-                       &layout);
+      pkt::ParseMbuf(m, meta->ofport, &key, &layout);
       const SetupResult r = SetupMegaflow(*dp_, *pipeline_, key, meta->dp_port, flow_limit,
                                           &actions);
       lookup += r.xlate.lookup;

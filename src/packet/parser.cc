@@ -41,6 +41,12 @@
 // fragment. nw_proto of a later IPv6 fragment is the fragment header's next
 // header.
 //
+// Multi-segment frames (ParseFrame): length fields are checked against the
+// whole frame, but only the first segment is read, so a header reaching past
+// it is "truncated" (kParseTrunc*). ParseMbuf first pulls the first 256
+// bytes of a chain into its first segment (packet/mbuf_parse.h), so this
+// only happens when the headers are longer than that or the buffer too small.
+//
 // PacketLayout, which the rewrite code relies on for memory safety:
 //  - l3_ofs: where the header after the Ethernet/VLAN headers starts; it is
 //    0 when L2 was truncated, or when the ethertype is ARP/IPv4/IPv6 and that
@@ -134,13 +140,15 @@ inline uint32_t ParseL4(const uint8_t* l4, uint32_t avail, uint8_t proto, uint8_
   return kParseOk;
 }
 
-inline uint32_t ParseIpv4(const uint8_t* l3, uint32_t avail, uint32_t l3_ofs, FlowKey* key,
-                          PacketLayout* layout) noexcept {
-  if (avail < kIpv4MinHeaderLen) return kParseTruncL3;
+// `avail`: bytes of the frame from l3 on (what length fields are checked
+// against); `readable`: how many of them are at l3 (<= avail).
+inline uint32_t ParseIpv4(const uint8_t* l3, uint32_t avail, uint32_t readable, uint32_t l3_ofs,
+                          FlowKey* key, PacketLayout* layout) noexcept {
+  if (readable < kIpv4MinHeaderLen) return kParseTruncL3;
   const uint8_t ver_ihl = l3[0];
   const uint32_t hlen = (ver_ihl & 0x0fu) * 4;
   if ((ver_ihl >> 4) != 4 || hlen < kIpv4MinHeaderLen) return kParseBadL3;
-  if (hlen > avail) return kParseTruncL3;
+  if (hlen > readable) return kParseTruncL3;
   const uint32_t total = Load16(l3 + 2);
   if (total < hlen) return kParseBadL3;
   if (total > avail) return kParseTruncL3;
@@ -161,18 +169,21 @@ inline uint32_t ParseIpv4(const uint8_t* l3, uint32_t avail, uint32_t l3_ofs, Fl
     }
   }
   bool ok;
-  const uint32_t err = ParseL4(l3 + hlen, total - hlen, proto, kProtoIcmp, key, &ok);
+  const uint32_t l4_end = total < readable ? total : readable;
+  const uint32_t err = ParseL4(l3 + hlen, l4_end - hlen, proto, kProtoIcmp, key, &ok);
   if (ok) layout->l4_ofs = static_cast<uint16_t>(l3_ofs + hlen);
   return err;
 }
 
-inline uint32_t ParseIpv6(const uint8_t* l3, uint32_t avail, uint32_t l3_ofs, FlowKey* key,
-                          PacketLayout* layout) noexcept {
-  if (avail < kIpv6HeaderLen) return kParseTruncL3;
+inline uint32_t ParseIpv6(const uint8_t* l3, uint32_t avail, uint32_t readable, uint32_t l3_ofs,
+                          FlowKey* key, PacketLayout* layout) noexcept {
+  if (readable < kIpv6HeaderLen) return kParseTruncL3;
   const uint32_t vtc_flow = Load32(l3);
   if ((vtc_flow >> 28) != 6) return kParseBadL3;
-  const uint32_t end = kIpv6HeaderLen + Load16(l3 + 4);  // relative to l3
-  if (end > avail) return kParseTruncL3;
+  const uint32_t datagram_end = kIpv6HeaderLen + Load16(l3 + 4);  // relative to l3
+  if (datagram_end > avail) return kParseTruncL3;
+  // Extension and L4 headers are read only up to here.
+  const uint32_t end = datagram_end < readable ? datagram_end : readable;
 
   layout->l3_ofs = static_cast<uint16_t>(l3_ofs);
   key->nw_tos = static_cast<uint8_t>(vtc_flow >> 20);
@@ -214,9 +225,9 @@ inline uint32_t ParseIpv6(const uint8_t* l3, uint32_t avail, uint32_t l3_ofs, Fl
   return err;
 }
 
-inline uint32_t ParseArp(const uint8_t* l3, uint32_t avail, uint32_t l3_ofs, FlowKey* key,
+inline uint32_t ParseArp(const uint8_t* l3, uint32_t readable, uint32_t l3_ofs, FlowKey* key,
                          PacketLayout* layout) noexcept {
-  if (avail < kArpLen) return kParseTruncL3;
+  if (readable < kArpLen) return kParseTruncL3;
   // htype 1 (Ethernet), ptype 0x0800, hlen 6, plen 4, as one 6-byte compare.
   static constexpr uint8_t kEthIpv4Arp[6] = {0x00, 0x01, 0x08, 0x00, 6, 4};
   if (std::memcmp(l3, kEthIpv4Arp, sizeof(kEthIpv4Arp)) != 0) return kParseOk;
@@ -229,16 +240,16 @@ inline uint32_t ParseArp(const uint8_t* l3, uint32_t avail, uint32_t l3_ofs, Flo
   return kParseOk;
 }
 
-}  // namespace
-
-uint32_t ParsePacket(const uint8_t* data, uint32_t len, uint32_t in_port, FlowKey* key,
-                     PacketLayout* layout) noexcept {
+// `len` bytes at `data` are readable; the frame is `frame_len` >= len bytes.
+inline uint32_t Parse(const uint8_t* data, uint32_t len, uint32_t frame_len, uint32_t in_port,
+                      FlowKey* key, PacketLayout* layout) noexcept {
   key->Clear();
   *layout = PacketLayout{};
   key->in_port = in_port;
   // An mbuf segment holds at most 64 KiB; clamping keeps every offset within
   // PacketLayout's 16 bits (bytes past it are treated as absent).
   if (len > UINT16_MAX) len = UINT16_MAX;
+  if (frame_len < len) frame_len = len;
 
   if (len < kEthHeaderLen) return kParseTruncL2;
   std::memcpy(key->eth_dst, data, 6);
@@ -273,12 +284,25 @@ uint32_t ParsePacket(const uint8_t* data, uint32_t len, uint32_t in_port, FlowKe
   }
   key->eth_type = type;
   const uint8_t* l3 = data + l3_ofs;
-  const uint32_t avail = len - l3_ofs;
-  if (type == kEthTypeIpv4) return ParseIpv4(l3, avail, l3_ofs, key, layout);
-  if (type == kEthTypeIpv6) return ParseIpv6(l3, avail, l3_ofs, key, layout);
-  if (type == kEthTypeArp) return ParseArp(l3, avail, l3_ofs, key, layout);
+  const uint32_t avail = frame_len - l3_ofs;
+  const uint32_t readable = len - l3_ofs;
+  if (type == kEthTypeIpv4) return ParseIpv4(l3, avail, readable, l3_ofs, key, layout);
+  if (type == kEthTypeIpv6) return ParseIpv6(l3, avail, readable, l3_ofs, key, layout);
+  if (type == kEthTypeArp) return ParseArp(l3, readable, l3_ofs, key, layout);
   layout->l3_ofs = static_cast<uint16_t>(l3_ofs);
   return kParseOk;
+}
+
+}  // namespace
+
+uint32_t ParsePacket(const uint8_t* data, uint32_t len, uint32_t in_port, FlowKey* key,
+                     PacketLayout* layout) noexcept {
+  return Parse(data, len, len, in_port, key, layout);
+}
+
+uint32_t ParseFrame(const uint8_t* data, uint32_t len, uint32_t frame_len, uint32_t in_port,
+                    FlowKey* key, PacketLayout* layout) noexcept {
+  return Parse(data, len, frame_len, in_port, key, layout);
 }
 
 }  // namespace dpswitch::pkt

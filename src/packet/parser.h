@@ -48,4 +48,13 @@ struct PacketLayout {
 uint32_t ParsePacket(const uint8_t* data, uint32_t len, uint32_t in_port, FlowKey* key,
                      PacketLayout* layout) noexcept;
 
+// As ParsePacket for a frame of `frame_len` bytes of which only the first
+// `len` are at `data` (the first segment of an mbuf chain): IPv4/IPv6 length
+// fields are checked against frame_len, headers are read from the first
+// `len` bytes only, and a header that does not fit in them counts as
+// truncated. ParsePacket(d, n, ...) == ParseFrame(d, n, n, ...). mbufs go
+// through ParseMbuf (packet/mbuf_parse.h), which calls one or the other.
+uint32_t ParseFrame(const uint8_t* data, uint32_t len, uint32_t frame_len, uint32_t in_port,
+                    FlowKey* key, PacketLayout* layout) noexcept;
+
 }  // namespace dpswitch::pkt

@@ -9,6 +9,13 @@
 // and "output:1,mod_dl_dst:..,output:2" sends both versions. The packet is
 // freed when the program ends without a final output.
 //
+// Chained mbufs (jumbo frames, vhost-user chains) need nothing special here:
+// the rewrites work on the first segment, where ParseMbuf put the headers;
+// sharing counts a reference on every segment (rte_pktmbuf_refcnt_update),
+// rte_pktmbuf_copy copies the whole chain (into as many segments of `pool`
+// as it takes), and push_vlan takes headroom from the first segment, which a
+// pull-up leaves at least pkt::kKeepHeadroom of.
+//
 // Fast path: noexcept; no allocation besides mbufs from the pool for copies.
 
 #include <cstdint>

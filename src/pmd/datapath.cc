@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "pmd/datapath.h"
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -35,6 +38,15 @@ rte_ring* MakeRing(const std::string& name, uint32_t size, unsigned flags) {
     throw std::runtime_error("cannot create ring " + name + " of " + std::to_string(size) +
                              ": " + rte_strerror(rte_errno));
   return r;
+}
+
+// Waits until every online RCU reader (the PMDs among them) passed a
+// quiescent state: no PMD still uses a route read before the call. PMDs read
+// a route at most one poll iteration before their quiescent state.
+void WaitGrace(rte_rcu_qsbr* qsbr) {
+  const uint64_t token = rte_rcu_qsbr_start(qsbr);
+  while (rte_rcu_qsbr_check(qsbr, token, false) != 1)
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
 }
 
 void FreeRing(rte_ring* r) {
@@ -105,15 +117,24 @@ void Datapath::Launch() {
     pmds_.push_back(std::make_unique<PmdThread>(this, p, cfg_.pmd_lcores[p], qsbr_,
                                                 cfg_.emc_entries, cfg_.emc_insert_inv_prob));
   }
-  // Rx queues round-robin over PMDs; every PMD transmits on its own txq
-  // (= its index) of every port.
+  // Rx queues round-robin over PMDs; PMD p transmits on txq p % n_txq of
+  // every port (its own queue when the port has one per PMD).
   unsigned next = 0;
   for (uint16_t i = 0; i < kMaxPorts; i++) {
     if (!ports_[i]) continue;
     const auto& spec = ports_[i]->spec();
     for (uint16_t q = 0; q < spec.rxq; q++)
       pmds_[next++ % n_pmds]->AddRxq(PmdRxq{i, ports_[i]->port_id(), q, spec.ofport});
-    for (auto& pmd : pmds_) pmd->SetTxPort(i, ports_[i]->port_id());
+    const uint16_t n_txq = std::max<uint16_t>(ports_[i]->n_txq(), 1);
+    tx_locks_[i] = std::make_unique<TxQueueLock[]>(n_txq);
+    std::vector<uint16_t> enabled;
+    if (!ports_[i]->IsVhost())
+      for (uint16_t q = 0; q < n_txq; q++) enabled.push_back(q);
+    tx_routes_[i] = ComputeTxRoutes(n_pmds, n_txq, enabled);
+    for (uint16_t p = 0; p < n_pmds; p++) {
+      pmds_[p]->SetTxPort(i, ports_[i]->port_id(), tx_locks_[i].get());
+      pmds_[p]->tx().SetRoute(i, tx_routes_[i][p]);
+    }
   }
   baseline_.assign(n_pmds, PmdStatsSnapshot{});
   for (auto& pmd : pmds_) pmd->Launch();
@@ -219,6 +240,58 @@ std::vector<Datapath::PmdInfo> Datapath::PmdInfos() const {
     out.push_back(std::move(info));
   }
   return out;
+}
+
+std::vector<uint32_t> Datapath::ComputeTxRoutes(size_t n_pmds, uint16_t n_txq,
+                                                const std::vector<uint16_t>& enabled) {
+  std::vector<uint32_t> routes(n_pmds, kRouteNone);
+  if (n_txq == 0) return routes;
+  std::vector<bool> on(n_txq, false);
+  std::vector<uint16_t> usable;  // sorted, unique
+  for (uint16_t q : enabled)
+    if (q < n_txq && !on[q]) on[q] = true;
+  for (uint16_t q = 0; q < n_txq; q++)
+    if (on[q]) usable.push_back(q);
+  if (usable.empty()) return routes;
+  std::vector<unsigned> users(n_txq, 0);
+  for (size_t p = 0; p < n_pmds; p++) {
+    const auto own = static_cast<uint16_t>(p % n_txq);
+    const uint16_t q = on[own] ? own : usable[own % usable.size()];
+    routes[p] = q;
+    users[q]++;
+  }
+  for (auto& r : routes)
+    if (users[r] > 1) r |= kRouteLocked;
+  return routes;
+}
+
+void Datapath::SetTxQueues(uint16_t dp_index, const std::vector<uint16_t>& enabled) {
+  if (dp_index >= kMaxPorts || !ports_[dp_index] || pmds_.empty()) return;
+  std::lock_guard lk(tx_mu_);
+  const uint16_t n_txq = std::max<uint16_t>(ports_[dp_index]->n_txq(), 1);
+  std::vector<uint32_t> fresh = ComputeTxRoutes(pmds_.size(), n_txq, enabled);
+  std::vector<uint32_t>& cur = tx_routes_[dp_index];
+  if (fresh == cur) return;
+  auto publish = [&](auto route_of) {
+    for (size_t p = 0; p < pmds_.size(); p++) pmds_[p]->tx().SetRoute(dp_index, route_of(p));
+  };
+  if (launched_) {
+    // 1. Everyone locks the queue it uses now; 2. everyone moves, still
+    // locking. A PMD may use the route it read until its next quiescent
+    // state, so each step waits for a grace period.
+    publish([&](size_t p) { return cur[p] & kRouteNone ? cur[p] : cur[p] | kRouteLocked; });
+    WaitGrace(qsbr_);
+    publish([&](size_t p) { return fresh[p] & kRouteNone ? fresh[p] : fresh[p] | kRouteLocked; });
+    WaitGrace(qsbr_);
+  }
+  // 3. Locks only where a queue is shared in the new mapping: its PMDs all
+  // use it already, with the lock.
+  publish([&](size_t p) { return fresh[p]; });
+  cur = std::move(fresh);
+}
+
+uint32_t Datapath::TxRoute(uint16_t dp_index, size_t pmd) const {
+  return pmd < pmds_.size() ? pmds_[pmd]->tx().Route(dp_index) : kRouteNone;
 }
 
 uint64_t Datapath::PortTxDropped(uint16_t dp_index) const {

@@ -16,6 +16,13 @@
 // the removal generation, which makes every PMD sweep its EMC before its next
 // quiescent state.
 //
+// Tx queues: every port has n_txq tx queues (Port::n_txq(): at most one per
+// PMD). PMD p's own queue on a port is p % n_txq; a queue with more than one
+// PMD is taken under its spinlock (only then). A vhost port's usable queues
+// are the ones its guest enabled: SetTxQueues remaps PMDs onto those (one of
+// the enabled queues for each disabled one, as OVS does), or to nothing — the
+// PMDs then drop and count — when the guest enabled none.
+//
 // RCU readers: the PMDs (thread ids 0..n_pmds-1) and `extra_rcu_readers`
 // more (ids from n_pmds up: the revalidators, which hold megaflow pointers
 // from a dump while they work on them). A reader that is offline does not
@@ -80,8 +87,9 @@ class Datapath final {
   // Before Launch: registers a port under `dp_index` (< kMaxPorts) with its
   // OpenFlow number. `port` may be null only in tests that never Launch.
   void AddPort(uint16_t dp_index, uint32_t ofport, netdev::Port* port);
-  // Creates rings and PMD threads (rx queues round-robin over PMDs); the PMDs
-  // wait for Go(). Throws std::runtime_error on failure.
+  // Creates rings and PMD threads (rx queues round-robin over PMDs) and the
+  // tx routes (every queue of a DPDK port usable; none of a vhost port until
+  // SetTxQueues); the PMDs wait for Go(). Throws std::runtime_error on failure.
   void Launch();
   // Lets the PMDs poll.
   void Go() noexcept;
@@ -139,6 +147,22 @@ class Datapath final {
     return removal_gen_.load(std::memory_order_acquire);
   }
 
+  // Control side (one caller at a time; blocks for up to two RCU grace
+  // periods): the tx queues of a port that may be used now, e.g. the ones a
+  // vhost guest enabled (ids >= the port's n_txq are ignored; empty: drop
+  // all). Remaps the PMDs and publishes their routes so that no two PMDs ever
+  // share a queue without both taking its lock: first every PMD locks the
+  // queue it uses, then all move (still locking), then the locks that are no
+  // longer needed are dropped, with a grace period between the steps.
+  void SetTxQueues(uint16_t dp_index, const std::vector<uint16_t>& enabled);
+  // PMD i's route on a port (kRoute* words, see tx_batch.h): for tests and
+  // `show` commands.
+  uint32_t TxRoute(uint16_t dp_index, size_t pmd) const;
+  // The routes for n_pmds PMDs on a port with n_txq queues of which `enabled`
+  // are usable (pure; exposed for unit tests).
+  static std::vector<uint32_t> ComputeTxRoutes(size_t n_pmds, uint16_t n_txq,
+                                               const std::vector<uint16_t>& enabled);
+
   // --- stats -----------------------------------------------------------------
   struct PmdInfo {
     unsigned lcore;
@@ -162,6 +186,11 @@ class Datapath final {
   std::vector<rte_ring*> upcall_rings_;        // one per handler: PMDs produce, handler consumes
   std::vector<rte_ring*> completion_rings_;    // per (PMD, handler), see completion_ring()
   std::vector<PmdStatsSnapshot> baseline_;     // for ClearPmdStats (control thread only)
+  // Tx queue locks per port (n_txq each), created by Launch, read by PMDs.
+  std::unique_ptr<TxQueueLock[]> tx_locks_[kMaxPorts];
+  // Routes last published per port (one per PMD), under tx_mu_.
+  std::vector<uint32_t> tx_routes_[kMaxPorts];
+  std::mutex tx_mu_;                           // serialises SetTxQueues
   std::mutex writer_mu_;                       // serialises dpcls writers
   std::atomic<uint64_t> removal_gen_{0};       // see removal_generation()
   std::atomic<uint64_t> deleted_[static_cast<size_t>(FlowDeleteReason::kCount)] = {};

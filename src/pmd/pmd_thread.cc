@@ -12,7 +12,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include "packet/parser.h"
+#include "packet/mbuf_parse.h"
 #include "pmd/upcall.h"
 
 namespace dpswitch::pmd {
@@ -104,8 +104,7 @@ void PmdThread::ProcessBurst(const PmdRxq& q, rte_mbuf** pkts, uint32_t n) noexc
   for (uint32_t i = 0; i < n; i++) {
     if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
     rte_mbuf* m = pkts[i];
-    parse_errors += pkt::ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, q.ofport,
-                                     &keys[i], &layouts[i]) != pkt::kParseOk;
+    parse_errors += pkt::ParseMbuf(m, q.ofport, &keys[i], &layouts[i]) != pkt::kParseOk;
     hashes[i] = EmcHash(keys[i]);
     key_ptrs[i] = &keys[i];
   }
@@ -186,8 +185,7 @@ void PmdThread::ProcessCompletions(rte_ring* ring) noexcept {
     cls::Megaflow* f = meta->flow;
     pkt::FlowKey key;
     pkt::PacketLayout layout;
-    pkt::ParsePacket(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, meta->ofport, &key,
-                     &layout);
+    pkt::ParseMbuf(m, meta->ofport, &key, &layout);
     f->packets.fetch_add(1, std::memory_order_relaxed);
     f->bytes.fetch_add(m->pkt_len, std::memory_order_relaxed);
     f->used_tsc.store(now, std::memory_order_relaxed);

@@ -39,7 +39,11 @@ class PmdThread final {
             uint32_t emc_entries, uint32_t emc_insert_inv_prob);
 
   void AddRxq(const PmdRxq& q) { rxqs_.push_back(q); }
-  void SetTxPort(uint16_t dp_port, uint16_t eth_port) noexcept { tx_.SetPort(dp_port, eth_port); }
+  // Before Launch: the port's ethdev id and its tx queue locks.
+  void SetTxPort(uint16_t dp_port, uint16_t eth_port, TxQueueLock* locks) noexcept {
+    tx_.SetPort(dp_port, eth_port);
+    tx_.SetQueueLocks(dp_port, locks);
+  }
   // Launches on the lcore (rte_eal_remote_launch); polling starts at Go().
   void Launch();
   void Go() noexcept { go_.store(true, std::memory_order_release); }
@@ -50,6 +54,7 @@ class PmdThread final {
   const std::vector<PmdRxq>& rxqs() const noexcept { return rxqs_; }
   const PmdStats& stats() const noexcept { return stats_; }
   const TxBatches& tx() const noexcept { return tx_; }
+  TxBatches& tx() noexcept { return tx_; }  // control side: SetRoute only
 
  private:
   static int Main(void* self);

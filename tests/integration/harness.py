@@ -32,7 +32,9 @@ class Daemon:
     _seq = 0
 
     def __init__(self, ports, flows, extra_args=(), eal_extra=""):
-        """ports: list of (name, devargs, ofport); flows: list of flow strings."""
+        """ports: list of (name, devargs, ofport), devargs a string or a dict of
+        port keys ({"type": "dpdkvhostuser", "socket": "@DIR@/a.sock"});
+        flows: list of flow strings."""
         Daemon._seq += 1
         self.dir = tempfile.mkdtemp(prefix="dpswitch-it-")
         self.sock = os.path.join(self.dir, "ctl.sock")
@@ -50,6 +52,11 @@ class Daemon:
             "[log]", "level = info", "file = %s" % self.log,
         ]
         for name, devargs, ofport in ports:
+            if isinstance(devargs, dict):  # other keys: {"type": ..., "socket": ...}
+                conf += ["[port.%s]" % name] + [
+                    "%s = %s" % (k, str(v).replace("@DIR@", self.dir))
+                    for k, v in devargs.items()] + ["ofport = %d" % ofport]
+                continue
             conf += ["[port.%s]" % name, "devargs = %s" % devargs.replace("@DIR@", self.dir),
                      "ofport = %d" % ofport]
         self.conf = os.path.join(self.dir, "dpswitch.conf")

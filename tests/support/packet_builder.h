@@ -696,6 +696,30 @@ inline MbufPtr ToMbufChain(const std::vector<uint8_t>& bytes, size_t first_len,
   return head;
 }
 
+// A chain of `seg_len`-byte segments (the last one shorter), as a device
+// with rx scatter delivers a frame larger than its buffers; `first_len`
+// (if non-zero) sets the first segment's length instead.
+inline MbufPtr ToMbufSegments(const std::vector<uint8_t>& bytes, size_t seg_len,
+                              size_t first_len = 0, rte_mempool* pool = TestPktPool()) {
+  if (seg_len == 0) return nullptr;
+  MbufPtr head;
+  size_t ofs = 0;
+  while (ofs < bytes.size() || !head) {
+    const size_t len = std::min(bytes.size() - ofs, (!head && first_len) ? first_len : seg_len);
+    MbufPtr seg = ToMbuf(std::vector<uint8_t>(bytes.begin() + ofs, bytes.begin() + ofs + len),
+                         RTE_PKTMBUF_HEADROOM, pool);
+    if (!seg) return nullptr;
+    if (!head) {
+      head = std::move(seg);
+    } else {
+      if (rte_pktmbuf_chain(head.get(), seg.get()) != 0) return nullptr;
+      seg.release();
+    }
+    ofs += len;
+  }
+  return head;
+}
+
 // All bytes of a (possibly chained) mbuf.
 inline std::vector<uint8_t> MbufBytes(const rte_mbuf* m) {
   std::vector<uint8_t> out(rte_pktmbuf_pkt_len(m));

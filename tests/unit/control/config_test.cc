@@ -352,6 +352,122 @@ TEST_CASE("config: port errors name the port and key", "[config][errors]") {
   CHECK(msg.find("invalid port name 'bad name'") != std::string::npos);
 }
 
+TEST_CASE("config: vhost-user ports take socket and queues; rxq follows queues", "[config]") {
+  TempDir dir;
+  const auto cfg = Load({"--config", WithExtra(dir,
+                                               "[port.vm1]\ntype = dpdkvhostuser\n"
+                                               "socket = /run/vm1.sock\nofport = 1\n"
+                                               "[port.vm2]\ntype = dpdkvhostuserclient\n"
+                                               "socket = /run/vm2.sock\nqueues = 4\n"
+                                               "mtu = 9000\nofport = 2\n")});
+  REQUIRE(cfg);
+  REQUIRE(cfg->ports.size() == 2);
+  const auto& vm1 = cfg->ports[0].name == "vm1" ? cfg->ports[0] : cfg->ports[1];
+  const auto& vm2 = cfg->ports[0].name == "vm1" ? cfg->ports[1] : cfg->ports[0];
+  CHECK(vm1.type == "dpdkvhostuser");
+  CHECK(vm1.socket == "/run/vm1.sock");
+  CHECK(vm1.queues == 1);
+  CHECK(vm1.rxq == 1);
+  CHECK(vm1.devargs.empty());
+  CHECK(vm2.type == "dpdkvhostuserclient");
+  CHECK(vm2.queues == 4);
+  CHECK(vm2.rxq == 4);  // one rx queue per queue pair
+  CHECK(vm2.mtu == 9000);
+
+  // The same from the command line.
+  const auto cli = Load({"--port.v.type", "dpdkvhostuser", "--port.v.socket", "/tmp/v.sock",
+                         "--port.v.queues", "2", "--port.v.ofport", "7"});
+  REQUIRE(cli);
+  CHECK(cli->ports[0].rxq == 2);
+  CHECK(cli->ports[0].socket == "/tmp/v.sock");
+
+  // mtu applies to dpdk ports too; 0 is the device default.
+  CHECK(Load({"--port.p.devargs", "net_null0", "--port.p.ofport", "1", "--port.p.mtu", "0"})
+            ->ports[0]
+            .mtu == 0);
+}
+
+TEST_CASE("config: vhost-user port errors", "[config][errors]") {
+  TempDir dir;
+  auto has = [](const std::string& msg, const std::string& part) {
+    INFO(msg);
+    return msg.find(part) != std::string::npos;
+  };
+  // No socket.
+  std::string msg =
+      ErrorOf({"--config", WithExtra(dir, "[port.vm]\ntype = dpdkvhostuser\nofport = 1\n")});
+  CHECK(has(msg, "port 'vm'"));
+  CHECK(has(msg, "has no socket"));
+  CHECK(has(msg, "x.conf"));
+  msg = ErrorOf({"--port.vm.type", "dpdkvhostuserclient", "--port.vm.ofport", "1"});
+  CHECK(has(msg, "has no socket"));
+  CHECK(has(msg, "--port.vm.socket"));
+
+  // devargs on a vhost port.
+  msg = ErrorOf({"--port.vm.type", "dpdkvhostuser", "--port.vm.socket", "/s", "--port.vm.devargs",
+                 "net_vhost0,iface=/s", "--port.vm.ofport", "1"});
+  CHECK(has(msg, "port 'vm'"));
+  CHECK(has(msg, "not devargs"));
+
+  // rxq on a vhost port: queues decides.
+  msg = ErrorOf({"--port.vm.type", "dpdkvhostuser", "--port.vm.socket", "/s", "--port.vm.rxq", "2",
+                 "--port.vm.ofport", "1"});
+  CHECK(has(msg, "set queues, not rxq"));
+
+  // socket or queues on a dpdk port.
+  msg = ErrorOf({"--port.p.devargs", "net_null0", "--port.p.socket", "/s", "--port.p.ofport", "1"});
+  CHECK(has(msg, "port 'p'"));
+  CHECK(has(msg, "socket and queues are for vhost-user ports"));
+  msg = ErrorOf(
+      {"--config", WithExtra(dir, "[port.p]\ndevargs = net_null0\nqueues = 2\nofport = 1\n")});
+  CHECK(has(msg, "socket and queues are for vhost-user ports"));
+
+  // Bad values.
+  msg = ErrorOf(
+      {"--port.vm.type", "dpdkvhostuser", "--port.vm.socket", "", "--port.vm.ofport", "1"});
+  CHECK(has(msg, "'port.vm.socket'"));
+  for (const std::string bad : {"0", "33", "x"}) {
+    msg = ErrorOf({"--port.vm.type", "dpdkvhostuser", "--port.vm.socket", "/s",
+                   "--port.vm.queues", bad, "--port.vm.ofport", "1"});
+    INFO(bad);
+    CHECK(has(msg, "'port.vm.queues'"));
+  }
+  for (const std::string bad : {"67", "9711", "-1", "x", "1500x"}) {
+    msg = ErrorOf({"--port.p.devargs", "net_null0", "--port.p.mtu", bad, "--port.p.ofport", "1"});
+    INFO(bad);
+    CHECK(has(msg, "'port.p.mtu'"));
+    CHECK(has(msg, "between 68 and 9710"));
+  }
+  CHECK(Load({"--port.p.devargs", "net_null0", "--port.p.mtu", "9710", "--port.p.ofport", "1"})
+            ->ports[0]
+            .mtu == 9710);
+  CHECK(Load({"--port.p.devargs", "net_null0", "--port.p.mtu", "68", "--port.p.ofport", "1"})
+            ->ports[0]
+            .mtu == 68);
+}
+
+TEST_CASE("config: FormatConfig round-trips vhost-user ports", "[config]") {
+  TempDir dir;
+  const auto cfg = Load({"--config", WithExtra(dir,
+                                               "[port.vm1]\ntype = dpdkvhostuser\n"
+                                               "socket = /run/vm1.sock\nqueues = 2\nofport = 1\n"
+                                               "[port.vm2]\ntype = dpdkvhostuserclient\n"
+                                               "socket = /run/vm2.sock\nmtu = 9000\nofport = 2\n"
+                                               "[port.nic]\ndevargs = net_null0\nrxq = 3\n"
+                                               "ofport = 3\n")});
+  REQUIRE(cfg);
+  const std::string text = FormatConfig(*cfg);
+  CHECK(text.find("[port.vm1]\ntype = dpdkvhostuser\nsocket = /run/vm1.sock\nqueues = 2\n") !=
+        std::string::npos);
+  CHECK(text.find("devargs = \n") == std::string::npos);  // not printed for vhost ports
+  const std::string out = dir.Write("out.conf", text);
+  auto back = Load({"--config", out});
+  REQUIRE(back);
+  back->config_file = cfg->config_file;
+  CHECK(*back == *cfg);
+  CHECK(FormatConfig(*back) == text);
+}
+
 TEST_CASE("config: bad values name the key, the value and the rule", "[config][errors]") {
   struct Case {
     std::string key, value, rule;

@@ -24,6 +24,7 @@
 #include "packet/dp_actions.h"
 #include "packet/field.h"
 #include "packet/flow_key.h"
+#include "packet/mbuf_parse.h"
 #include "packet/parser.h"
 #include "pmd/action_executor.h"
 #include "pmd/pmd_stats.h"
@@ -405,6 +406,49 @@ TEST_CASE("ExecuteActions: an empty program drops the packet", "[action_executor
   for (uint16_t p = 0; p < kNumRingPorts; p++) CHECK(h.Sent(p).empty());
   CHECK(InUse() == base);
   CHECK(h.stats.tx_dropped.load() == 0);  // a drop action, not a tx failure
+}
+
+TEST_CASE("ExecuteActions: a 9000-byte chain through output, rewrite, output, push_vlan, output",
+          "[action_executor][jumbo]") {
+  Harness h;
+  const unsigned base = InUse();
+  const MacAddr mac = ParseMac("02:aa:bb:cc:dd:ee");
+  auto frame = [&](bool rewritten, bool tagged) {
+    PacketBuilder b;
+    b.Eth(rewritten ? mac : test::kDefaultDstMac);
+    if (tagged) b.Vlan(0x0005);
+    return b.Ipv4(rewritten ? ParseIp4("10.9.9.9") : kSrc, kDst)
+        .Udp(1000, 2000)
+        .Payload(9000 - 14 - 20 - 8)
+        .Build();
+  };
+  for (size_t first : {0, 20}) {  // 2 KiB segments; headers split after 20 bytes
+    INFO("first segment " << (first ? first : 2048) << " bytes");
+    const auto in = frame(false, false);
+    test::MbufPtr chain = test::ToMbufSegments(in, 2048, first);
+    REQUIRE(chain);
+    rte_mbuf* m = chain.release();
+    REQUIRE(pkt::ParseMbuf(m, 1, &h.key, &h.layout) == pkt::kParseOk);
+    ExecuteActions(h.ctx, m, &h.key, &h.layout,
+                   std::vector<DpAction>{Output(0), SetEthDst(mac), SetNwSrc(ParseIp4("10.9.9.9")),
+                                         Output(1), PushVlan(5), Output(2)});
+    h.tx->FlushAll();
+    const auto sent0 = h.Sent(0), sent1 = h.Sent(1), sent2 = h.Sent(2);
+    REQUIRE(sent0.size() == 1);
+    REQUIRE(sent1.size() == 1);
+    REQUIRE(sent2.size() == 1);
+    CHECK(MbufBytes(sent0[0]) == in);
+    CHECK(MbufBytes(sent1[0]) == frame(true, false));
+    CHECK(MbufBytes(sent2[0]) == frame(true, true));
+    for (rte_mbuf* s : {sent0[0], sent1[0], sent2[0]}) {
+      CHECK(s->nb_segs > 1);
+      CHECK(rte_mbuf_check(s, 1, nullptr) == 0);
+    }
+    FreeAll(sent0);
+    FreeAll(sent1);
+    FreeAll(sent2);
+    CHECK(InUse() == base);  // every segment of every copy came back
+  }
 }
 
 TEST_CASE("TxBatches: a full batch goes out at once, the rest on FlushAll", "[tx_batch]") {
