@@ -207,10 +207,16 @@ void Switch::MaintenanceLoop() {
       netdev::PortState st;
       if (!ports_[i]->PollState(&st)) continue;
       datapath_->SetTxQueues(static_cast<uint16_t>(i), st.tx_enabled);
+      const std::string& name = ports_[i]->spec().name;
+      // A guest that came and went between two polls still makes events.
+      for (uint32_t f = 0; f < st.flaps; f++) {
+        spdlog::info("port status: {} link {}", name, up[i] ? "down" : "up");
+        spdlog::info("port status: {} link {}", name, up[i] ? "up" : "down");
+      }
       if (st.up != up[i]) {
         up[i] = st.up;
         links_changed = true;
-        spdlog::info("port status: {} link {}", ports_[i]->spec().name, st.up ? "up" : "down");
+        spdlog::info("port status: {} link {}", name, st.up ? "up" : "down");
       }
     }
     if (links_changed) {

@@ -165,9 +165,15 @@ bool Port::PollState(PortState* state) {
     // then the events since (which net_vhost raises after the LSC event of
     // the destroy, on the same thread) are read.
     const uint32_t downs = link_down_events_.load(std::memory_order_acquire);
-    if (downs != seen_down_events_) {
+    const uint32_t new_downs = downs - seen_down_events_;
+    if (new_downs != 0) {
       seen_down_events_ = downs;
       std::fill(txq_enabled_.begin(), txq_enabled_.end(), false);
+      // Every down ends an "up" period; all of them except the one that
+      // takes a reported-up link down for good are round trips.
+      const bool went_down = polled_ && last_up_ && !state->up;
+      state->flaps = went_down ? new_downs - 1 : new_downs;
+      if (!polled_ && !state->up) state->flaps = 0;  // nothing reported yet to flap from
     }
     if (queue_events_.exchange(false, std::memory_order_acq_rel)) {
       rte_eth_vhost_queue_event ev{};
@@ -180,7 +186,8 @@ bool Port::PollState(PortState* state) {
       for (uint16_t q = 0; q < txq_enabled_.size(); q++)
         if (txq_enabled_[q]) state->tx_enabled.push_back(q);
   }
-  const bool changed = !polled_ || state->up != last_up_ || state->tx_enabled != last_tx_;
+  const bool changed = !polled_ || state->up != last_up_ || state->tx_enabled != last_tx_ ||
+                       state->flaps != 0;
   polled_ = true;
   last_up_ = state->up;
   last_tx_ = state->tx_enabled;

@@ -69,6 +69,11 @@ struct PortCounters {
 // What PollState reports.
 struct PortState {
   bool up = false;                  // link up (vhost: a virtio driver is attached)
+  // Round trips of the link away from its last reported state and back that
+  // happened between two polls (a guest that attached, sent and left within
+  // one poll interval): each is two port-status events nobody saw as a
+  // state. Counted from vhost link events; always 0 for other ports.
+  uint32_t flaps = 0;
   std::vector<uint16_t> tx_enabled; // tx queues (< n_txq) usable now (vhost: enabled by the
                                     // guest, and none while the link is down)
 };
