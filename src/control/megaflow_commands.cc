@@ -18,8 +18,6 @@
 namespace dpswitch::control {
 namespace {
 
-double Ms(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
-
 CommandResult ShowMegaflowStats(Switch& sw) {
   using Reason = pmd::FlowDeleteReason;
   pmd::Datapath& dp = sw.datapath();
@@ -45,7 +43,7 @@ CommandResult ShowMegaflowStats(Switch& sw) {
              static_cast<double>(h.busy_ns.load()) / 1e9);
   out += Fmt("revalidators: %u thread(s), rounds %" PRIu64
              ", last round %.3f ms, max round %.3f ms\n",
-             rv.config().threads, rs.rounds, Ms(rs.last_round), Ms(rs.max_round));
+             rv.config().threads, rs.rounds, Millis(rs.last_round), Millis(rs.max_round));
   out += Fmt("pipeline version: %" PRIu64 ", revalidated version: %" PRIu64 "\n",
              sw.pipeline().Version(), rs.revalidated_version);
   out += Fmt("revalidated: kept %" PRIu64 ", modified %" PRIu64 "\n", rs.kept, rs.modified);

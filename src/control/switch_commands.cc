@@ -83,7 +83,7 @@ CommandResult ShowPmdStats(Switch& sw) {
              sw.datapath().MaskCount(), sw.revalidators().flow_limit().load());
   out += Fmt("revalidation: rounds %" PRIu64 ", last round %.3f ms; deleted: idle %" PRIu64
              ", evicted %" PRIu64 ", revalidation %" PRIu64 ", flush %" PRIu64 "\n",
-             rs.rounds, static_cast<double>(rs.last_round.count()) / 1e6,
+             rs.rounds, Millis(rs.last_round),
              dp.Deleted(Reason::kIdle), dp.Deleted(Reason::kFlowLimit),
              dp.Deleted(Reason::kRevalidate), dp.Deleted(Reason::kFlush));
   out += Fmt("handlers: upcalls %" PRIu64 ", installed %" PRIu64 ", collapsed %" PRIu64

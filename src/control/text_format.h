@@ -4,6 +4,7 @@
 // printf-style formatting into a std::string for command output (tables of
 // counters, where format widths read better than stream manipulators).
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -16,5 +17,8 @@ std::string Fmt(const char* fmt, Args... args) {
   std::snprintf(buf, sizeof buf, fmt, args...);
   return buf;
 }
+
+// A duration in milliseconds, for "%.3f ms" columns.
+inline double Millis(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
 
 }  // namespace dpswitch::control
